@@ -1,0 +1,166 @@
+/**
+ * The incident model: an incident is an append-only log of timestamped facts (events).
+ * Everything here is pure data. Times are luxon DateTimes in UTC.
+ */
+import type { DateTime } from 'luxon';
+
+export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Lifecycle, in order. `resolved` ends the duration; `closed` means the postmortem was drafted. */
+export const STATUSES = ['investigating', 'identified', 'monitoring', 'resolved', 'closed'] as const;
+export type Status = (typeof STATUSES)[number];
+/** Statuses a user may set with `/incident status`. */
+export const SETTABLE_STATUSES = ['investigating', 'identified', 'monitoring'] as const;
+export const OPEN_STATUSES: readonly Status[] = ['investigating', 'identified', 'monitoring'];
+
+export const SOURCES = ['command', 'message', 'reaction', 'import', 'system'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const STANDARD_ROLES = ['commander', 'comms', 'scribe'] as const;
+
+export interface Actor {
+  /** Slack user id (or `system`, `cli`). */
+  id: string;
+  /** Display name at the time of the event. */
+  name: string;
+}
+
+/** A Slack message, by channel and ts. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface FileRef {
+  name: string;
+  url?: string;
+}
+
+/**
+ * Type-specific fields of each event, flat beside the common ones (the JSON export has the
+ * same shape). Field names never clash with the common fields.
+ */
+export interface EventPayloads {
+  /** The incident was opened (recorded). `occurredAt` is when it was opened. */
+  'incident.opened': {
+    title: string;
+    severity: Severity;
+    zone: string;
+    description?: string;
+  };
+  /** The incident's Slack channel was created or attached. */
+  'incident.channel_set': { channel: string; channelName?: string };
+  /** Detection: `occurredAt` is when the problem was detected (backdatable). */
+  'incident.detected': Record<string, never>;
+  'incident.title_changed': { title: string };
+  /** A slash-command timeline entry. */
+  'timeline.entry': { text: string };
+  /** A human message in the incident channel. `occurredAt` is the message ts. */
+  'chat.message': {
+    channel: string;
+    ts: string;
+    user: string;
+    userName?: string;
+    text: string;
+    threadTs?: string;
+    files?: FileRef[];
+  };
+  'chat.message_edited': { channel: string; ts: string; text: string };
+  'chat.message_deleted': { channel: string; ts: string };
+  /** A message promoted to the timeline (📌 reaction or Slack pin). */
+  'message.pinned': { channel: string; ts: string };
+  'message.unpinned': { channel: string; ts: string };
+  /**
+   * A hypothesis. Ids (H1, H2 …) are assigned by the fold in record order, so they are stable
+   * and never collide, even when two replicas record at the same moment.
+   */
+  'hypothesis.raised': { text: string; ref?: MessageRef };
+  'hypothesis.ruled_out': { hypothesis: string; evidence: string };
+  'hypothesis.confirmed': { hypothesis: string; evidence?: string };
+  /** An earlier capture (by message ref and event type) is withdrawn, e.g. a reaction removed. */
+  'capture.retracted': { ref: MessageRef; retracts: EventType; hypothesis?: string };
+  'root_cause.set': { text: string };
+  /** `to` is the human text (names, not markup); users/groups are Slack ids that were invited. */
+  escalated: { to: string; reason?: string; users?: string[]; groups?: string[]; ref?: MessageRef };
+  'severity.changed': { severity: Severity; reason?: string };
+  'status.changed': { status: Status };
+  'role.assigned': { role: string; user: Actor };
+  /** Impact text; `startedAt` (ISO UTC) when the user gave the time impact began. */
+  'impact.set': { text: string; startedAt?: string };
+  /** Ids (A1, A2 …) are assigned by the fold in record order. */
+  'action.added': { text: string; owner?: Actor; due?: string; ref?: MessageRef };
+  'action.completed': { action: string };
+  /** Service restored: `occurredAt` ends the incident's duration. */
+  resolved: { how?: string };
+  closed: Record<string, never>;
+  'postmortem.rendered': { template: string; format: 'md' | 'json'; fileId?: string };
+}
+
+export type EventType = keyof EventPayloads;
+export const EVENT_TYPES: readonly EventType[] = [
+  'incident.opened',
+  'incident.channel_set',
+  'incident.detected',
+  'incident.title_changed',
+  'timeline.entry',
+  'chat.message',
+  'chat.message_edited',
+  'chat.message_deleted',
+  'message.pinned',
+  'message.unpinned',
+  'hypothesis.raised',
+  'hypothesis.ruled_out',
+  'hypothesis.confirmed',
+  'capture.retracted',
+  'root_cause.set',
+  'escalated',
+  'severity.changed',
+  'status.changed',
+  'role.assigned',
+  'impact.set',
+  'action.added',
+  'action.completed',
+  'resolved',
+  'closed',
+  'postmortem.rendered',
+];
+
+export interface EventCommon {
+  /** When it happened (may be backdated). UTC. */
+  occurredAt: DateTime;
+  /** When the bot recorded it. UTC. */
+  recordedAt: DateTime;
+  actor: Actor;
+  source: Source;
+  /** Idempotency key (Slack event_id, channel+ts, …): the same key is recorded once. */
+  key?: string;
+}
+
+/** An event not yet stored. */
+export type NewEvent<T extends EventType = EventType> = {
+  [K in T]: EventCommon & { type: K } & EventPayloads[K];
+}[T];
+
+/** An event as stored: `seq` is its record order within the incident (1, 2, …). */
+export type StoredEvent<T extends EventType = EventType> = NewEvent<T> & { seq: number };
+
+export function isSeverity(s: string): s is Severity {
+  return (SEVERITIES as readonly string[]).includes(s);
+}
+
+export function isStatus(s: string): s is Status {
+  return (STATUSES as readonly string[]).includes(s);
+}
+
+export function formatIncidentNumber(n: number): string {
+  return `INC-${n}`;
+}
+
+/** Parses `INC-7`, `inc-7`, `#7` or `7`. */
+export function parseIncidentNumber(s: string): number | undefined {
+  const m = /^(?:inc-?|#)?(\d+)$/i.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
