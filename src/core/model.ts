@@ -8,7 +8,13 @@ export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Lifecycle, in order. `resolved` ends the duration; `closed` means the postmortem was drafted. */
-export const STATUSES = ['investigating', 'identified', 'monitoring', 'resolved', 'closed'] as const;
+export const STATUSES = [
+  'investigating',
+  'identified',
+  'monitoring',
+  'resolved',
+  'closed',
+] as const;
 export type Status = (typeof STATUSES)[number];
 /** Statuses a user may set with `/incident status`. */
 export const SETTABLE_STATUSES = ['investigating', 'identified', 'monitoring'] as const;
@@ -37,6 +43,9 @@ export interface FileRef {
   url?: string;
 }
 
+/** An event with no type-specific fields. */
+export type Empty = Record<never, never>;
+
 /**
  * Type-specific fields of each event, flat beside the common ones (the JSON export has the
  * same shape). Field names never clash with the common fields.
@@ -52,7 +61,7 @@ export interface EventPayloads {
   /** The incident's Slack channel was created or attached. */
   'incident.channel_set': { channel: string; channelName?: string };
   /** Detection: `occurredAt` is when the problem was detected (backdatable). */
-  'incident.detected': Record<string, never>;
+  'incident.detected': Empty;
   'incident.title_changed': { title: string };
   /** A slash-command timeline entry. */
   'timeline.entry': { text: string };
@@ -93,7 +102,7 @@ export interface EventPayloads {
   'action.completed': { action: string };
   /** Service restored: `occurredAt` ends the incident's duration. */
   resolved: { how?: string };
-  closed: Record<string, never>;
+  closed: Empty;
   'postmortem.rendered': { template: string; format: 'md' | 'json'; fileId?: string };
 }
 

@@ -1,0 +1,596 @@
+/**
+ * Use-cases over the incident core. Slack handlers, the CLI and the importer each parse their
+ * input, call one method here, and format the result. Nothing here knows about Slack's API.
+ */
+import { DateTime } from 'luxon';
+import { foldIncident, isOpenStatus, type Hypothesis, type IncidentState } from '../core/fold';
+import {
+  formatIncidentNumber,
+  type Actor,
+  type EventPayloads,
+  type EventType,
+  type MessageRef,
+  type NewEvent,
+  type Severity,
+  type Source,
+  type Status,
+  type StoredEvent,
+} from '../core/model';
+import {
+  StoreUnavailableError,
+  type IncidentRecord,
+  type IncidentStore,
+  type IncidentSummary,
+  type ListFilter,
+  type RenderedPostmortem,
+} from '../store/store';
+import { IncidentError } from './errors';
+
+/** An incident as the app sees it: its record, its log, and the state folded from the log. */
+export interface Incident {
+  record: IncidentRecord;
+  events: StoredEvent[];
+  state: IncidentState;
+}
+
+/** Who did it, through what, and when (defaults to now), with an optional idempotency key. */
+export interface Ctx {
+  actor: Actor;
+  source: Source;
+  at?: DateTime;
+  key?: string;
+}
+
+/** Renders a postmortem for an incident with a template (name or path). */
+export type PostmortemRenderer = (incident: Incident, template: string) => string;
+
+export interface ServiceOptions {
+  store: IncidentStore;
+  render: PostmortemRenderer;
+  /** Default template name (POSTMORTEM_TEMPLATE). */
+  defaultTemplate?: string;
+  clock?: () => DateTime;
+}
+
+export interface RecordResult {
+  incident: Incident;
+  /** False when the event was a duplicate (same idempotency key) and nothing changed. */
+  recorded: boolean;
+  events: StoredEvent[];
+}
+
+export interface StartInput {
+  team: string;
+  title: string;
+  severity: Severity;
+  zone: string;
+  /** Detection time (backdatable); defaults to now. */
+  detectedAt?: DateTime;
+  description?: string;
+  /** Idempotency key for the incident itself. */
+  key?: string;
+}
+
+type Payload<T extends EventType> = EventPayloads[T];
+
+/** Maximum stored length of one piece of user text (Slack's block text limit). */
+export const MAX_TEXT = 3000;
+
+export class IncidentService {
+  readonly store: IncidentStore;
+  private readonly render: PostmortemRenderer;
+  readonly defaultTemplate: string;
+  private readonly clock: () => DateTime;
+
+  constructor(opts: ServiceOptions) {
+    this.store = opts.store;
+    this.render = opts.render;
+    this.defaultTemplate = opts.defaultTemplate ?? 'default';
+    this.clock = opts.clock ?? (() => DateTime.utc());
+  }
+
+  now(): DateTime {
+    return this.clock().toUTC();
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  async load(incidentId: string): Promise<Incident> {
+    const record = await guard(() => this.store.getIncident(incidentId));
+    if (!record) throw new IncidentError('not_found', `No incident with id ${incidentId}.`);
+    return this.hydrate(record);
+  }
+
+  async findByChannel(channel: string): Promise<Incident | undefined> {
+    const record = await guard(() => this.store.findByChannel(channel));
+    return record ? this.hydrate(record) : undefined;
+  }
+
+  /** The record only (no events): cheap, for the hot message path. */
+  async recordByChannel(channel: string): Promise<IncidentRecord | undefined> {
+    return guard(() => this.store.findByChannel(channel));
+  }
+
+  async findByNumber(team: string, number: number): Promise<Incident | undefined> {
+    const record = await guard(() => this.store.findByNumber(team, number));
+    return record ? this.hydrate(record) : undefined;
+  }
+
+  async list(filter?: ListFilter): Promise<IncidentRecord[]> {
+    return guard(() => this.store.listIncidents(filter));
+  }
+
+  private async hydrate(record: IncidentRecord): Promise<Incident> {
+    const events = await guard(() => this.store.loadEvents(record.id));
+    return { record, events, state: foldIncident(events) };
+  }
+
+  // ---- opening ---------------------------------------------------------------------------------
+
+  async start(input: StartInput, ctx: Ctx): Promise<{ incident: Incident; created: boolean }> {
+    const title = requireText(input.title, 'a title');
+    const now = this.now();
+    const detectedAt = (input.detectedAt ?? ctx.at ?? now).toUTC();
+    const base = { actor: ctx.actor, source: ctx.source, recordedAt: now };
+    const events: NewEvent[] = [
+      {
+        ...base,
+        type: 'incident.opened',
+        occurredAt: now < detectedAt ? detectedAt : now,
+        title,
+        severity: input.severity,
+        zone: input.zone,
+        ...(input.description ? { description: clip(input.description) } : {}),
+        ...(ctx.key ? { key: `${ctx.key}:opened` } : {}),
+      },
+      {
+        ...base,
+        type: 'incident.detected',
+        occurredAt: detectedAt,
+        ...(ctx.key ? { key: `${ctx.key}:detected` } : {}),
+      },
+    ];
+    const summary: IncidentSummary = {
+      title,
+      severity: input.severity,
+      status: 'investigating',
+      zone: input.zone,
+    };
+    const res = await guard(() =>
+      this.store.createIncident({ team: input.team, summary, events, key: input.key }),
+    );
+    return { incident: await this.hydrate(res.incident), created: res.created };
+  }
+
+  /** Attaches the Slack channel created for the incident. */
+  async attachChannel(
+    incidentId: string,
+    channel: string,
+    channelName: string | undefined,
+    ctx: Ctx,
+  ): Promise<RecordResult> {
+    return this.record(
+      incidentId,
+      ctx,
+      'incident.channel_set',
+      { channel, channelName },
+      {
+        allowClosed: true,
+      },
+    );
+  }
+
+  // ---- the generic recorder --------------------------------------------------------------------
+
+  /**
+   * Appends one event after checking the incident is open, and returns the new state.
+   * A duplicate (same key) is not an error: `recorded` is false and nothing changes.
+   */
+  async record<T extends EventType>(
+    incidentId: string,
+    ctx: Ctx,
+    type: T,
+    payload: Payload<T>,
+    opts: { allowClosed?: boolean; check?: (i: Incident) => void; incident?: Incident } = {},
+  ): Promise<RecordResult> {
+    const incident = opts.incident ?? (await this.load(incidentId));
+    if (!opts.allowClosed) assertOpen(incident);
+    opts.check?.(incident);
+    const event = this.event(ctx, type, payload);
+    const summary = summaryAfter(event);
+    const res = await guard(() => this.store.append(incident.record.id, [event], summary));
+    if (res.appended.length === 0) return { incident, recorded: false, events: [] };
+    const events = [...incident.events, ...res.appended];
+    const record = { ...incident.record, ...summary };
+    return {
+      incident: { record, events, state: foldIncident(events) },
+      recorded: true,
+      events: res.appended,
+    };
+  }
+
+  private event<T extends EventType>(ctx: Ctx, type: T, payload: Payload<T>): NewEvent {
+    const now = this.now();
+    return {
+      ...payload,
+      type,
+      occurredAt: (ctx.at ?? now).toUTC(),
+      recordedAt: now,
+      actor: ctx.actor,
+      source: ctx.source,
+      ...(ctx.key ? { key: ctx.key } : {}),
+    } as unknown as NewEvent;
+  }
+
+  // ---- timeline --------------------------------------------------------------------------------
+
+  log(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
+    return this.record(incidentId, ctx, 'timeline.entry', { text: requireText(text, 'the entry') });
+  }
+
+  // ---- hypotheses ------------------------------------------------------------------------------
+
+  async raiseHypothesis(
+    incidentId: string,
+    text: string,
+    ctx: Ctx,
+    ref?: MessageRef,
+  ): Promise<RecordResult & { hypothesis?: Hypothesis }> {
+    const res = await this.record(incidentId, ctx, 'hypothesis.raised', {
+      text: requireText(text, 'the hypothesis'),
+      ...(ref ? { ref } : {}),
+    });
+    return { ...res, hypothesis: findRaised(res) };
+  }
+
+  async ruleOut(
+    incidentId: string,
+    hypothesisId: string,
+    evidence: string,
+    ctx: Ctx,
+  ): Promise<RecordResult & { hypothesis: Hypothesis }> {
+    const id = hypothesisId.toUpperCase();
+    const res = await this.record(
+      incidentId,
+      ctx,
+      'hypothesis.ruled_out',
+      { hypothesis: id, evidence: requireText(evidence, 'the evidence that rules it out') },
+      { check: (i) => requireHypothesis(i, id) },
+    );
+    return { ...res, hypothesis: requireHypothesis(res.incident, id) };
+  }
+
+  async confirm(
+    incidentId: string,
+    hypothesisId: string,
+    evidence: string | undefined,
+    ctx: Ctx,
+  ): Promise<RecordResult & { hypothesis: Hypothesis }> {
+    const id = hypothesisId.toUpperCase();
+    const ev = evidence?.trim();
+    const res = await this.record(
+      incidentId,
+      ctx,
+      'hypothesis.confirmed',
+      { hypothesis: id, ...(ev ? { evidence: clip(ev) } : {}) },
+      { check: (i) => requireHypothesis(i, id) },
+    );
+    return { ...res, hypothesis: requireHypothesis(res.incident, id) };
+  }
+
+  setRootCause(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
+    return this.record(incidentId, ctx, 'root_cause.set', {
+      text: requireText(text, 'the root cause'),
+    });
+  }
+
+  /** Withdraws an earlier capture made from a message (e.g. a reaction removed). */
+  retract(
+    incidentId: string,
+    ref: MessageRef,
+    retracts: EventType,
+    ctx: Ctx,
+  ): Promise<RecordResult> {
+    return this.record(incidentId, ctx, 'capture.retracted', { ref, retracts });
+  }
+
+  // ---- escalation, severity, status, roles, impact ----------------------------------------------
+
+  escalate(
+    incidentId: string,
+    input: { to: string; reason?: string; users?: string[]; groups?: string[]; ref?: MessageRef },
+    ctx: Ctx,
+  ): Promise<RecordResult> {
+    const payload: Payload<'escalated'> = { to: requireText(input.to, 'who it is escalated to') };
+    if (input.reason?.trim()) payload.reason = clip(input.reason.trim());
+    if (input.users?.length) payload.users = input.users;
+    if (input.groups?.length) payload.groups = input.groups;
+    if (input.ref) payload.ref = input.ref;
+    return this.record(incidentId, ctx, 'escalated', payload);
+  }
+
+  changeSeverity(
+    incidentId: string,
+    severity: Severity,
+    reason: string | undefined,
+    ctx: Ctx,
+  ): Promise<RecordResult> {
+    const r = reason?.trim();
+    return this.record(incidentId, ctx, 'severity.changed', {
+      severity,
+      ...(r ? { reason: clip(r) } : {}),
+    });
+  }
+
+  changeStatus(incidentId: string, status: Status, ctx: Ctx): Promise<RecordResult> {
+    if (!isOpenStatus(status)) {
+      throw new IncidentError(
+        'invalid',
+        `Status can be investigating, identified or monitoring; use \`resolve\` and \`close\` for the rest.`,
+      );
+    }
+    return this.record(incidentId, ctx, 'status.changed', { status });
+  }
+
+  assignRole(incidentId: string, role: string, user: Actor, ctx: Ctx): Promise<RecordResult> {
+    const r = role.trim().toLowerCase();
+    if (!/^[a-z][a-z0-9_-]{0,29}$/.test(r)) {
+      throw new IncidentError(
+        'invalid',
+        `A role name is a word of up to 30 letters, digits, - or _ (got "${role}").`,
+      );
+    }
+    return this.record(incidentId, ctx, 'role.assigned', { role: r, user });
+  }
+
+  setImpact(
+    incidentId: string,
+    text: string,
+    ctx: Ctx,
+    startedAt?: DateTime,
+  ): Promise<RecordResult> {
+    return this.record(incidentId, ctx, 'impact.set', {
+      text: requireText(text, 'the impact'),
+      ...(startedAt ? { startedAt: startedAt.toUTC().toISO() ?? undefined } : {}),
+    });
+  }
+
+  // ---- action items ----------------------------------------------------------------------------
+
+  async addAction(
+    incidentId: string,
+    input: { text: string; owner?: Actor; due?: string; ref?: MessageRef },
+    ctx: Ctx,
+  ): Promise<RecordResult & { action?: IncidentState['actions'][number] }> {
+    if (input.due && !DateTime.fromISO(input.due, { zone: 'utc' }).isValid) {
+      throw new IncidentError('invalid', `"${input.due}" is not a date; write it as YYYY-MM-DD.`);
+    }
+    const payload: Payload<'action.added'> = { text: requireText(input.text, 'the action item') };
+    if (input.owner) payload.owner = input.owner;
+    if (input.due) payload.due = input.due;
+    if (input.ref) payload.ref = input.ref;
+    const res = await this.record(incidentId, ctx, 'action.added', payload, { allowClosed: true });
+    const action = res.recorded ? res.incident.state.actions.at(-1) : undefined;
+    return { ...res, action };
+  }
+
+  completeAction(incidentId: string, actionId: string, ctx: Ctx): Promise<RecordResult> {
+    const id = actionId.toUpperCase();
+    return this.record(
+      incidentId,
+      ctx,
+      'action.completed',
+      { action: id },
+      {
+        allowClosed: true,
+        check: (i) => {
+          if (!i.state.actions.some((a) => a.id === id)) {
+            throw new IncidentError('unknown_action', `There is no action item ${id}.`);
+          }
+        },
+      },
+    );
+  }
+
+  // ---- chat capture ----------------------------------------------------------------------------
+
+  /** Records a channel message. Cheap: no fold; the key (channel+ts) makes retries harmless. */
+  async recordMessage(
+    record: IncidentRecord,
+    msg: Payload<'chat.message'>,
+    ctx: Ctx,
+  ): Promise<{ recorded: boolean; events: StoredEvent[] }> {
+    if (record.status === 'closed') return { recorded: false, events: [] };
+    const event = this.event(
+      { ...ctx, key: ctx.key ?? `msg:${msg.channel}:${msg.ts}` },
+      'chat.message',
+      { ...msg, text: msg.text },
+    );
+    const res = await guard(() => this.store.append(record.id, [event]));
+    return { recorded: res.appended.length > 0, events: res.appended };
+  }
+
+  /** Records a message edit, delete, pin or unpin (no fold on this path either). */
+  async recordMessageChange<
+    T extends
+      | 'chat.message_edited'
+      | 'chat.message_deleted'
+      | 'message.pinned'
+      | 'message.unpinned',
+  >(
+    record: IncidentRecord,
+    type: T,
+    payload: Payload<T>,
+    ctx: Ctx,
+  ): Promise<{ recorded: boolean; events: StoredEvent[] }> {
+    if (record.status === 'closed') return { recorded: false, events: [] };
+    const res = await guard(() => this.store.append(record.id, [this.event(ctx, type, payload)]));
+    return { recorded: res.appended.length > 0, events: res.appended };
+  }
+
+  // ---- resolution and close --------------------------------------------------------------------
+
+  resolve(incidentId: string, how: string | undefined, ctx: Ctx): Promise<RecordResult> {
+    const h = how?.trim();
+    return this.record(incidentId, ctx, 'resolved', h ? { how: clip(h) } : {});
+  }
+
+  /** Renders the draft now, without closing. */
+  async draftPostmortem(
+    incidentId: string,
+    template?: string,
+  ): Promise<{ incident: Incident; markdown: string; template: string }> {
+    const incident = await this.load(incidentId);
+    const t = template ?? this.defaultTemplate;
+    return { incident, markdown: this.render(incident, t), template: t };
+  }
+
+  /**
+   * Closes a resolved incident: renders the postmortem, hands it to `publish` (e.g. the Slack
+   * upload), stores it, and records the rendering and the close. If `publish` fails, nothing is
+   * marked closed.
+   */
+  async close(
+    incidentId: string,
+    ctx: Ctx,
+    opts: {
+      template?: string;
+      publish?: (markdown: string, incident: Incident) => Promise<string | undefined>;
+    } = {},
+  ): Promise<{ incident: Incident; markdown: string; fileId?: string }> {
+    const incident = await this.load(incidentId);
+    assertOpen(incident);
+    if (!incident.state.resolvedAt) {
+      throw new IncidentError(
+        'not_resolved',
+        `${formatIncidentNumber(incident.record.number)} is not resolved yet. Record when service was restored first: \`/incident resolve [time] [how it was resolved]\`, then \`/incident close\`.`,
+      );
+    }
+    const template = opts.template ?? this.defaultTemplate;
+    const markdown = this.render(incident, template);
+    const fileId = opts.publish ? await opts.publish(markdown, incident) : undefined;
+    const now = this.now();
+    const postmortem: RenderedPostmortem = {
+      incidentId: incident.record.id,
+      template,
+      format: 'md',
+      content: markdown,
+      renderedAt: now,
+    };
+    await guard(() => this.store.savePostmortem(postmortem));
+    const base = { actor: ctx.actor, source: ctx.source, recordedAt: now, occurredAt: now };
+    const events: NewEvent[] = [
+      {
+        ...base,
+        type: 'postmortem.rendered',
+        template,
+        format: 'md',
+        ...(fileId ? { fileId } : {}),
+      },
+      { ...base, type: 'closed' },
+    ];
+    const res = await guard(() =>
+      this.store.append(incident.record.id, events, { status: 'closed' }),
+    );
+    const all = [...incident.events, ...res.appended];
+    return {
+      incident: {
+        record: { ...incident.record, status: 'closed' },
+        events: all,
+        state: foldIncident(all),
+      },
+      markdown,
+      fileId,
+    };
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+function summaryAfter(e: NewEvent): Partial<IncidentSummary> | undefined {
+  switch (e.type) {
+    case 'severity.changed':
+      return { severity: e.severity };
+    case 'status.changed':
+      return { status: e.status };
+    case 'resolved':
+      return { status: 'resolved' };
+    case 'closed':
+      return { status: 'closed' };
+    case 'incident.channel_set':
+      return { channel: e.channel };
+    case 'incident.title_changed':
+      return { title: e.title };
+    default:
+      return undefined;
+  }
+}
+
+function assertOpen(incident: Incident): void {
+  if (incident.state.status === 'closed' || incident.record.status === 'closed') {
+    throw new IncidentError(
+      'closed',
+      `${formatIncidentNumber(incident.record.number)} is closed; its postmortem has been drafted. Start a new incident with \`/incident start <title>\`.`,
+    );
+  }
+}
+
+function requireHypothesis(incident: Incident, id: string): Hypothesis {
+  const h = incident.state.hypotheses.find((x) => x.id === id);
+  if (!h) {
+    const known = incident.state.hypotheses.map((x) => x.id);
+    throw new IncidentError(
+      'unknown_hypothesis',
+      known.length
+        ? `There is no hypothesis ${id} in ${formatIncidentNumber(incident.record.number)}; known: ${known.join(', ')}.`
+        : `There is no hypothesis ${id}: ${formatIncidentNumber(incident.record.number)} has no hypotheses yet (raise one with \`/incident hypothesis <text>\`).`,
+    );
+  }
+  return h;
+}
+
+function findRaised(res: RecordResult): Hypothesis | undefined {
+  const e = res.events.find((x) => x.type === 'hypothesis.raised');
+  if (!e) return undefined;
+  // Ids follow record order, so the newest raised hypothesis is the highest id.
+  const raised = res.incident.events
+    .filter((x) => x.type === 'hypothesis.raised')
+    .sort((a, b) => a.seq - b.seq);
+  const id = `H${raised.findIndex((x) => x.seq === e.seq) + 1}`;
+  return res.incident.state.hypotheses.find((h) => h.id === id);
+}
+
+function requireText(text: string | undefined, what: string): string {
+  const t = text?.trim();
+  if (!t) throw new IncidentError('invalid', `Missing ${what}.`);
+  if (t.length > MAX_TEXT) {
+    throw new IncidentError(
+      'invalid',
+      `${capitalize(what)} is ${t.length} characters; the limit is ${MAX_TEXT}. Shorten it or split it into several entries.`,
+    );
+  }
+  return t;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Store failures become a user-facing "not saved" error; everything else passes through. */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      throw new IncidentError(
+        'store_unavailable',
+        `The incident store is not reachable right now, so nothing was saved (${err.message}). Please try again in a moment.`,
+      );
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The seam between the Slack adapter (Bolt wiring, WebClient calls) and the command modules in
+ * `commands/`. A command module parses its text, calls one use-case on the service, and returns
+ * a reply; it talks to Slack only through `SlackOps`.
+ */
+import type { DateTime } from 'luxon';
+import type { IncidentService, Incident } from '../app/service';
+import type { Actor } from '../core/model';
+
+export interface SlackUser extends Actor {
+  /** IANA zone from users.info (`tz`), when Slack knows it. */
+  tz?: string;
+  isBot?: boolean;
+}
+
+/** Slack Web API operations the commands need (implemented over Bolt's WebClient). */
+export interface SlackOps {
+  /** users.info, cached. */
+  user(userId: string): Promise<SlackUser>;
+  /** conversations.create; a taken name gets a suffix (-2, -3, …). Returns the id and final name. */
+  createChannel(name: string): Promise<{ id: string; name: string }>;
+  /** conversations.invite; already_in_channel, cant_invite_self and similar are tolerated. */
+  invite(channel: string, users: string[]): Promise<void>;
+  /** usergroups.users.list */
+  usergroupMembers(groupId: string): Promise<string[]>;
+  /** chat.postMessage */
+  post(channel: string, text: string, blocks?: unknown[]): Promise<{ ts: string }>;
+  /** chat.postMessage in a thread */
+  postThread(channel: string, threadTs: string, text: string): Promise<void>;
+  /** pins.add */
+  pin(channel: string, ts: string): Promise<void>;
+  /** files.uploadV2 (getUploadURLExternal + upload + completeUploadExternal); returns the file id. */
+  upload(channel: string, filename: string, content: string, title: string): Promise<string>;
+  /** views.open */
+  openModal(triggerId: string, view: unknown): Promise<void>;
+}
+
+/** Keeps the pinned status card current, coalesced (at most one chat.update per 3 s per incident). */
+export interface StatusCards {
+  /** Posts and pins the card for a new incident; returns the card message ts. */
+  create(incident: Incident): Promise<string | undefined>;
+  /** Asks for a refresh; the update happens at most once per interval per incident. */
+  refresh(incidentId: string): void;
+}
+
+export interface Settings {
+  channelPrefix: string;
+  announceChannel?: string;
+  /** INCIDENT_TIMEZONE */
+  defaultZone: string;
+  /** POSTMORTEM_TEMPLATE */
+  template: string;
+}
+
+export interface CommandContext {
+  /** Slack workspace (team) id. */
+  team: string;
+  /** Channel the command was typed in. */
+  channel: string;
+  user: SlackUser;
+  triggerId?: string;
+  /** A per-invocation idempotency key base (e.g. `cmd:<trigger_id>`). */
+  key?: string;
+  /** The incident whose channel this is, if any (resolved by the dispatcher). */
+  incident?: Incident;
+  service: IncidentService;
+  slack: SlackOps;
+  cards: StatusCards;
+  settings: Settings;
+  now: DateTime;
+}
+
+/** What a command answers. */
+export interface Reply {
+  /** Shown only to the caller. */
+  ephemeral?: string;
+  /** One short line echoed in the channel so everyone sees the timeline grow. */
+  inChannel?: string;
+  /** Block Kit for the ephemeral reply (optional). */
+  blocks?: unknown[];
+}
+
+export interface CommandModule {
+  name: string;
+  aliases?: string[];
+  /** e.g. `log [time] <text>` (without the `/incident ` prefix). */
+  usage: string;
+  /** One line for help. */
+  summary: string;
+  /** Whether it acts on the incident of the current channel. */
+  needsIncident: boolean;
+  run(args: string, ctx: CommandContext): Promise<Reply>;
+}
+
+/** A bad command: the reply says what was wrong and shows the usage line. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
