@@ -90,6 +90,20 @@ export interface CommandModule {
   /** Whether it acts on the incident of the current channel. */
   needsIncident: boolean;
   run(args: string, ctx: CommandContext): Promise<Reply>;
+  /**
+   * Interactive handlers (buttons), by action id. The adapter routes a block action whose
+   * `action_id` is `<command name>:<key>` to `actions[key]` with the button's value.
+   */
+  actions?: Record<string, (value: string, ctx: CommandContext) => Promise<Reply>>;
+  /**
+   * Modal submissions, by key. The adapter routes a view submission whose `callback_id` is
+   * `<command name>:<key>` to `views[key]` with the input values (block_id/action_id flattened
+   * to `action_id -> value`) and the view's private_metadata.
+   */
+  views?: Record<
+    string,
+    (values: Record<string, string>, privateMetadata: string, ctx: CommandContext) => Promise<Reply>
+  >;
 }
 
 /** A bad command: the reply says what was wrong and shows the usage line. */
