@@ -1,0 +1,673 @@
+/**
+ * The shared IncidentStore contract, written once and run against every adapter (SQLite,
+ * MongoDB). It uses only the IncidentStore interface.
+ */
+import { DateTime } from 'luxon';
+import type { Actor, EventPayloads, EventType, NewEvent, StoredEvent } from '../../src/core/model';
+import { eventToJSON } from '../../src/core/serialize';
+import type { IncidentStore, IncidentSummary } from '../../src/store/store';
+
+export interface StoreHarness {
+  /** Opens a NEW connection/instance to the same fresh backing store (call twice to get two connections). */
+  open(): Promise<IncidentStore>;
+  /**
+   * Called after each test (drop data/close everything). Tests may already have closed some of
+   * the stores they opened, so closing must tolerate that.
+   */
+  cleanup(): Promise<void>;
+}
+
+const T0 = DateTime.fromISO('2025-03-04T10:00:00.000Z', { zone: 'utc' });
+const ALICE: Actor = { id: 'U_ALICE', name: 'Alice' };
+const BOB: Actor = { id: 'U_BOB', name: 'Bob Ng' };
+
+const SUMMARY: IncidentSummary = {
+  title: 'Checkout errors',
+  severity: 'sev2',
+  status: 'investigating',
+  zone: 'eu-west-1',
+};
+
+interface EventOpts {
+  at?: DateTime;
+  recordedAt?: DateTime;
+  key?: string;
+  actor?: Actor;
+  source?: NewEvent['source'];
+}
+
+/** Builds an event of `type` with its type-specific fields. */
+function ev<T extends EventType>(type: T, fields: EventPayloads[T], o: EventOpts = {}): NewEvent {
+  const at = o.at ?? T0;
+  const e: Record<string, unknown> = {
+    type,
+    occurredAt: at,
+    recordedAt: o.recordedAt ?? at,
+    actor: o.actor ?? ALICE,
+    source: o.source ?? 'command',
+    ...fields,
+  };
+  if (o.key !== undefined) e.key = o.key;
+  return e as unknown as NewEvent;
+}
+
+function note(text: string, o: EventOpts = {}): NewEvent {
+  return ev('timeline.entry', { text }, o);
+}
+
+function opening(o: EventOpts = {}): NewEvent[] {
+  return [
+    ev('incident.opened', { title: SUMMARY.title, severity: 'sev2', zone: SUMMARY.zone }, o),
+    ev('incident.detected', {}, { ...o, at: (o.at ?? T0).minus({ minutes: 3 }), key: undefined }),
+  ];
+}
+
+function texts(events: StoredEvent[]): string[] {
+  return events.map((e) => (e.type === 'timeline.entry' ? e.text : `<${e.type}>`));
+}
+
+function json(events: readonly (NewEvent | StoredEvent)[]): unknown[] {
+  return events.map((e) => eventToJSON(e));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function range(n: number, from = 1): number[] {
+  return Array.from({ length: n }, (_, i) => i + from);
+}
+
+/** Registers the shared contract tests inside a describe block named `${name} store contract`. */
+export function describeStoreContract(
+  name: string,
+  makeHarness: () => Promise<StoreHarness>,
+): void {
+  describe(`${name} store contract`, () => {
+    let harness: StoreHarness;
+    let store: IncidentStore;
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      store = await harness.open();
+    });
+
+    afterEach(async () => {
+      await harness.cleanup();
+    });
+
+    async function create(team = 'T1', extra: { key?: string; channel?: string } = {}) {
+      return store.createIncident({
+        team,
+        summary: { ...SUMMARY, ...(extra.channel ? { channel: extra.channel } : {}) },
+        events: opening(),
+        ...(extra.key ? { key: extra.key } : {}),
+      });
+    }
+
+    describe('incidents', () => {
+      it('numbers incidents 1, 2, … per team, teams independently', async () => {
+        const a1 = await create('T1');
+        const a2 = await create('T1');
+        const b1 = await create('T2');
+        const a3 = await create('T1');
+        expect([a1, a2, b1, a3].map((r) => [r.incident.team, r.incident.number])).toEqual([
+          ['T1', 1],
+          ['T1', 2],
+          ['T2', 1],
+          ['T1', 3],
+        ]);
+        expect([a1, a2, b1, a3].every((r) => r.created)).toBe(true);
+        const ids = new Set([a1, a2, b1, a3].map((r) => r.incident.id));
+        expect(ids.size).toBe(4);
+      });
+
+      it('returns the created record with summary, times in UTC and the opening events', async () => {
+        const before = Date.now();
+        const r = await create('T1', { channel: 'C_INC1' });
+        const after = Date.now();
+        const inc = r.incident;
+        expect(inc).toMatchObject({ team: 'T1', number: 1, ...SUMMARY, channel: 'C_INC1' });
+        expect(typeof inc.id).toBe('string');
+        expect(inc.id.length).toBeGreaterThan(0);
+        expect(inc.createdAt.zoneName).toBe('UTC');
+        expect(inc.createdAt.toMillis()).toBeGreaterThanOrEqual(before);
+        expect(inc.createdAt.toMillis()).toBeLessThanOrEqual(after);
+        expect(r.events.map((e) => [e.type, e.seq])).toEqual([
+          ['incident.opened', 1],
+          ['incident.detected', 2],
+        ]);
+        const got = await store.getIncident(inc.id);
+        expect(got).toMatchObject({
+          id: inc.id,
+          team: 'T1',
+          number: 1,
+          ...SUMMARY,
+          channel: 'C_INC1',
+        });
+        expect(got?.createdAt.toMillis()).toBe(inc.createdAt.toMillis());
+        // Loaded in timeline order: detected (3 min earlier) first, then opened.
+        expect((await store.loadEvents(inc.id)).map((e) => [e.type, e.seq])).toEqual([
+          ['incident.detected', 2],
+          ['incident.opened', 1],
+        ]);
+      });
+
+      it('allocates numbers 1..20 exactly once under 20 concurrent creates on two connections', async () => {
+        const other = await harness.open();
+        const results = await Promise.all(
+          range(20).map((i) =>
+            (i % 2 === 0 ? store : other).createIncident({
+              team: 'T1',
+              summary: { ...SUMMARY, title: `incident ${i}` },
+              events: [note(`open ${i}`)],
+            }),
+          ),
+        );
+        const numbers = results.map((r) => r.incident.number).sort((x, y) => x - y);
+        expect(numbers).toEqual(range(20));
+        expect(new Set(results.map((r) => r.incident.id)).size).toBe(20);
+        expect((await other.listIncidents({ team: 'T1' })).length).toBe(20);
+        // Each incident got exactly its own opening event.
+        for (const r of results) {
+          const events = await store.loadEvents(r.incident.id);
+          expect(events.map((e) => e.seq)).toEqual([1]);
+          expect(texts(events)).toEqual([`open ${r.incident.title.slice('incident '.length)}`]);
+        }
+      });
+
+      it('is idempotent by incident key', async () => {
+        const first = await create('T1', { key: 'import:abc' });
+        const again = await store.createIncident({
+          team: 'T1',
+          summary: { ...SUMMARY, title: 'different title' },
+          events: [note('should not be recorded')],
+          key: 'import:abc',
+        });
+        expect(first.created).toBe(true);
+        expect(again.created).toBe(false);
+        expect(again.events).toEqual([]);
+        expect(again.incident.id).toBe(first.incident.id);
+        expect(again.incident.number).toBe(1);
+        expect(again.incident.title).toBe(SUMMARY.title);
+        expect(texts(await store.loadEvents(first.incident.id))).toEqual([
+          '<incident.detected>',
+          '<incident.opened>',
+        ]);
+        const next = await create('T1', { key: 'import:def' });
+        expect(next.incident.number).toBe(2);
+      });
+
+      it('creates a keyed incident once when two connections race', async () => {
+        const other = await harness.open();
+        const results = await Promise.all(
+          range(6).map((i) =>
+            (i % 2 === 0 ? store : other).createIncident({
+              team: 'T1',
+              summary: SUMMARY,
+              events: [note(`open ${i}`)],
+              key: 'import:race',
+            }),
+          ),
+        );
+        expect(results.filter((r) => r.created).length).toBe(1);
+        expect(new Set(results.map((r) => r.incident.id)).size).toBe(1);
+        expect((await store.listIncidents()).length).toBe(1);
+        expect((await store.loadEvents(results[0].incident.id)).length).toBe(1);
+      });
+
+      it('finds incidents by team and number', async () => {
+        const a1 = await create('T1');
+        const a2 = await create('T1');
+        const b1 = await create('T2');
+        expect((await store.findByNumber('T1', 2))?.id).toBe(a2.incident.id);
+        expect((await store.findByNumber('T1', 1))?.id).toBe(a1.incident.id);
+        expect((await store.findByNumber('T2', 1))?.id).toBe(b1.incident.id);
+        expect(await store.findByNumber('T2', 2)).toBeUndefined();
+        expect(await store.findByNumber('T3', 1)).toBeUndefined();
+      });
+
+      it('returns undefined / empty for unknown incidents', async () => {
+        await create('T1');
+        expect(await store.getIncident('no-such-incident')).toBeUndefined();
+        expect(await store.findByChannel('C_NOPE')).toBeUndefined();
+        expect(await store.loadEvents('no-such-incident')).toEqual([]);
+        expect(await store.latestPostmortem('no-such-incident')).toBeUndefined();
+      });
+
+      it('lists incidents newest first, filtered by status and team', async () => {
+        const a1 = await create('T1');
+        await sleep(5);
+        const b1 = await create('T2');
+        await sleep(5);
+        const a2 = await create('T1');
+        await sleep(5);
+        const a3 = await create('T1');
+        await store.updateSummary(a2.incident.id, { status: 'resolved' });
+        await store.append(b1.incident.id, [note('fixed')], { status: 'resolved' });
+        await store.updateSummary(a3.incident.id, { status: 'monitoring' });
+
+        const ids = (list: { id: string }[]) => list.map((i) => i.id);
+        const [i1, i2, i3, j1] = [a1, a2, a3, b1].map((r) => r.incident.id);
+        expect(ids(await store.listIncidents())).toEqual([i3, i2, j1, i1]);
+        expect(ids(await store.listIncidents({}))).toEqual([i3, i2, j1, i1]);
+        expect(ids(await store.listIncidents({ team: 'T1' }))).toEqual([i3, i2, i1]);
+        expect(ids(await store.listIncidents({ status: ['resolved'] }))).toEqual([i2, j1]);
+        expect(ids(await store.listIncidents({ status: ['investigating', 'monitoring'] }))).toEqual(
+          [i3, i1],
+        );
+        expect(ids(await store.listIncidents({ team: 'T1', status: ['resolved'] }))).toEqual([i2]);
+        expect(ids(await store.listIncidents({ team: 'T2', status: ['monitoring'] }))).toEqual([]);
+        expect(ids(await store.listIncidents({ status: [] }))).toEqual([]);
+        expect(ids(await store.listIncidents({ team: 'T9' }))).toEqual([]);
+      });
+
+      it('lists distinct teams', async () => {
+        expect(await store.listTeams()).toEqual([]);
+        await create('T2');
+        await create('T1');
+        await create('T2');
+        expect([...(await store.listTeams())].sort()).toEqual(['T1', 'T2']);
+      });
+    });
+
+    describe('summary', () => {
+      it('applies a summary given with append and with updateSummary, partially', async () => {
+        const { incident } = await create('T1');
+        await store.append(incident.id, [note('channel made')], {
+          channel: 'C_INC',
+          status: 'identified',
+        });
+        let got = await store.getIncident(incident.id);
+        expect(got).toMatchObject({ ...SUMMARY, status: 'identified', channel: 'C_INC' });
+        expect(got?.updatedAt.toMillis()).toBeGreaterThanOrEqual(incident.createdAt.toMillis());
+        expect((await store.findByChannel('C_INC'))?.id).toBe(incident.id);
+
+        await store.updateSummary(incident.id, { severity: 'sev1', title: 'Checkout down' });
+        got = await store.getIncident(incident.id);
+        expect(got).toMatchObject({
+          title: 'Checkout down',
+          severity: 'sev1',
+          status: 'identified',
+          zone: SUMMARY.zone,
+          channel: 'C_INC',
+        });
+        const [listed] = await store.listIncidents({ team: 'T1' });
+        expect(listed).toMatchObject({ id: incident.id, title: 'Checkout down', severity: 'sev1' });
+        expect((await store.findByChannel('C_INC'))?.title).toBe('Checkout down');
+        expect((await store.findByNumber('T1', 1))?.severity).toBe('sev1');
+      });
+
+      it('finds an incident by the channel given at creation', async () => {
+        const a = await create('T1', { channel: 'C_A' });
+        await create('T1', { channel: 'C_B' });
+        expect((await store.findByChannel('C_A'))?.id).toBe(a.incident.id);
+        expect((await store.findByChannel('C_B'))?.number).toBe(2);
+      });
+
+      it('rejects a summary update of an unknown incident', async () => {
+        await expect(
+          store.updateSummary('no-such-incident', { status: 'resolved' }),
+        ).rejects.toThrow();
+      });
+    });
+
+    describe('events', () => {
+      it('records a key once across calls and within a call; unkeyed events every time', async () => {
+        const { incident } = await create('T1');
+        const first = await store.append(incident.id, [note('a', { key: 'k1' })]);
+        expect(first.appended.map((e) => [e.key, e.seq])).toEqual([['k1', 3]]);
+        expect(first.duplicates).toEqual([]);
+
+        const again = await store.append(incident.id, [note('a again', { key: 'k1' })]);
+        expect(again.appended).toEqual([]);
+        expect(again.duplicates.map((e) => e.key)).toEqual(['k1']);
+
+        const mixed = await store.append(incident.id, [
+          note('b', { key: 'k2' }),
+          note('no key'),
+          note('b twice', { key: 'k2' }),
+          note('no key'),
+          note('k1 once more', { key: 'k1' }),
+        ]);
+        expect(mixed.appended.map((e) => [texts([e])[0], e.seq])).toEqual([
+          ['b', 4],
+          ['no key', 5],
+          ['no key', 6],
+        ]);
+        expect(mixed.duplicates.map((e) => (e.type === 'timeline.entry' ? e.text : ''))).toEqual([
+          'b twice',
+          'k1 once more',
+        ]);
+
+        const events = await store.loadEvents(incident.id);
+        expect(texts(events).filter((t) => !t.startsWith('<'))).toEqual([
+          'a',
+          'b',
+          'no key',
+          'no key',
+        ]);
+        expect(await store.hasEventKey('k1')).toBe(true);
+        expect(await store.hasEventKey('k2')).toBe(true);
+        expect(await store.hasEventKey('k3')).toBe(false);
+      });
+
+      it('treats event keys as global across incidents', async () => {
+        const a = await create('T1');
+        const b = await create('T1');
+        await store.append(a.incident.id, [note('on a', { key: 'slack:Ev1' })]);
+        const onB = await store.append(b.incident.id, [note('on b', { key: 'slack:Ev1' })]);
+        expect(onB.appended).toEqual([]);
+        expect(onB.duplicates.length).toBe(1);
+        expect(texts(await store.loadEvents(b.incident.id))).not.toContain('on b');
+      });
+
+      it('records a key once when two connections append it concurrently', async () => {
+        const other = await harness.open();
+        const { incident } = await create('T1');
+        const calls = range(40, 0).map((i) =>
+          (i % 2 === 0 ? store : other).append(incident.id, [
+            note(`shared ${i % 10}`, { key: `shared-${i % 10}` }),
+            note(`own ${i}`, { key: `own-${i}` }),
+            note(`unkeyed ${i}`),
+          ]),
+        );
+        const results = await Promise.all(calls);
+        const appended = results.flatMap((r) => r.appended);
+        const duplicates = results.flatMap((r) => r.duplicates);
+        expect(appended.length).toBe(10 + 40 + 40);
+        expect(duplicates.length).toBe(30);
+        expect(duplicates.every((e) => e.key?.startsWith('shared-'))).toBe(true);
+        const events = await other.loadEvents(incident.id);
+        expect(events.length).toBe(2 + 90);
+        const keys = events.flatMap((e) => (e.key ? [e.key] : []));
+        expect(new Set(keys).size).toBe(keys.length);
+        expect(keys.filter((k) => k.startsWith('shared-')).length).toBe(10);
+        expect(events.map((e) => e.seq).sort((x, y) => x - y)).toEqual(range(92));
+      });
+
+      it('orders by occurredAt, then record order; a backdated event sorts before earlier-recorded ones', async () => {
+        const { incident } = await create('T1'); // opened at T0, detected at T0-3m
+        const at = (m: number) => T0.plus({ minutes: m });
+        await store.append(incident.id, [note('t+10 first', { at: at(10) })]);
+        await store.append(incident.id, [note('t+20', { at: at(20) })]);
+        await store.append(incident.id, [note('t+5 backdated', { at: at(5), recordedAt: at(21) })]);
+        await store.append(incident.id, [
+          note('t+10 second', { at: at(10) }),
+          note('t+10 third', { at: at(10) }),
+        ]);
+        await store.append(incident.id, [note('t-10 way back', { at: at(-10) })]);
+        const events = await store.loadEvents(incident.id);
+        expect(texts(events)).toEqual([
+          't-10 way back',
+          '<incident.detected>',
+          '<incident.opened>',
+          't+5 backdated',
+          't+10 first',
+          't+10 second',
+          't+10 third',
+          't+20',
+        ]);
+        expect(events.map((e) => e.seq)).toEqual([8, 2, 1, 5, 3, 6, 7, 4]);
+      });
+
+      it('assigns seq uniquely and increasing in record order', async () => {
+        const { incident } = await create('T1');
+        const seqs: number[] = [];
+        for (const i of range(5)) {
+          const r = await store.append(incident.id, [note(`x${i}`), note(`y${i}`)]);
+          seqs.push(...r.appended.map((e) => e.seq));
+        }
+        expect(seqs).toEqual(range(10, 3));
+        const other = await create('T1');
+        const r = await store.append(other.incident.id, [note('first on other')]);
+        expect(r.appended[0].seq).toBe(3);
+      });
+
+      it('stores all 200 events of two connections appending concurrently, seqs 1..200', async () => {
+        const other = await harness.open();
+        const { incident } = await store.createIncident({
+          team: 'T1',
+          summary: SUMMARY,
+          events: [],
+        });
+        expect(await store.loadEvents(incident.id)).toEqual([]);
+        const results = await Promise.all(
+          range(200).map((i) =>
+            (i % 2 === 0 ? store : other).append(incident.id, [
+              note(`n${i}`, { at: T0.plus({ seconds: i }) }),
+            ]),
+          ),
+        );
+        const returnedSeqs = results.map((r) => r.appended[0].seq).sort((x, y) => x - y);
+        expect(returnedSeqs).toEqual(range(200));
+        const events = await store.loadEvents(incident.id);
+        expect(events.length).toBe(200);
+        expect(new Set(texts(events))).toEqual(new Set(range(200).map((i) => `n${i}`)));
+        expect(events.map((e) => e.seq).sort((x, y) => x - y)).toEqual(range(200));
+      });
+
+      it('round-trips every field of many event types exactly, times in UTC to the millisecond', async () => {
+        const opened = DateTime.fromISO('2025-03-04T11:59:58.123+02:00', { setZone: true });
+        const alert = DateTime.fromISO('2025-03-04T09:41:07.001Z', { zone: 'utc' });
+        const t = (ms: number) => T0.plus({ milliseconds: ms });
+        const ref = { channel: 'C_INC', ts: '1741082400.000100' };
+        const events: NewEvent[] = [
+          ev(
+            'incident.opened',
+            {
+              title: 'Checkout errors',
+              severity: 'sev2',
+              zone: 'eu-west-1',
+              description: 'p99 > 5s',
+            },
+            { at: opened, recordedAt: opened.plus({ milliseconds: 7 }), key: 'cmd:open:1' },
+          ),
+          ev(
+            'incident.detected',
+            {},
+            { at: alert, source: 'system', actor: { id: 'system', name: 'incident-bot' } },
+          ),
+          ev(
+            'incident.channel_set',
+            { channel: 'C_INC', channelName: 'inc-1-checkout' },
+            { at: t(1) },
+          ),
+          ev('incident.title_changed', { title: 'Checkout 5xx — “EU” ✓' }, { at: t(2) }),
+          ev(
+            'timeline.entry',
+            { text: 'line 1\nline 2 <@U_BOB> *bold*' },
+            { at: t(3), key: 'cmd:2' },
+          ),
+          ev(
+            'chat.message',
+            {
+              channel: 'C_INC',
+              ts: '1741082400.000200',
+              user: 'U_BOB',
+              userName: 'Bob Ng',
+              text: 'graphs attached',
+              threadTs: '1741082400.000100',
+              files: [
+                { name: 'p99.png', url: 'https://files.example/p99.png' },
+                { name: 'notes.txt' },
+              ],
+            },
+            { at: t(4), actor: BOB, source: 'message', key: 'C_INC:1741082400.000200' },
+          ),
+          ev(
+            'chat.message_edited',
+            { channel: 'C_INC', ts: '1741082400.000200', text: 'graphs!' },
+            { at: t(5) },
+          ),
+          ev('chat.message_deleted', { channel: 'C_INC', ts: '1741082400.000200' }, { at: t(6) }),
+          ev(
+            'message.pinned',
+            { channel: 'C_INC', ts: '1741082400.000200' },
+            { at: t(7), source: 'reaction' },
+          ),
+          ev('hypothesis.raised', { text: 'bad deploy', ref }, { at: t(8), source: 'reaction' }),
+          ev(
+            'hypothesis.ruled_out',
+            { hypothesis: 'H1', evidence: 'rollback did not help' },
+            { at: t(9) },
+          ),
+          ev('hypothesis.confirmed', { hypothesis: 'H2' }, { at: t(10) }),
+          ev(
+            'capture.retracted',
+            { ref, retracts: 'hypothesis.raised', hypothesis: 'H1' },
+            { at: t(11) },
+          ),
+          ev('root_cause.set', { text: 'connection pool exhausted' }, { at: t(12) }),
+          ev(
+            'escalated',
+            { to: '@db-oncall', reason: 'db', users: ['U1', 'U2'], groups: ['S1'], ref },
+            { at: t(13) },
+          ),
+          ev('severity.changed', { severity: 'sev1', reason: 'all regions' }, { at: t(14) }),
+          ev('status.changed', { status: 'identified' }, { at: t(15) }),
+          ev('role.assigned', { role: 'commander', user: BOB }, { at: t(16) }),
+          ev(
+            'impact.set',
+            { text: '30% of checkouts failed', startedAt: '2025-03-04T09:30:00.000Z' },
+            { at: t(17) },
+          ),
+          ev(
+            'action.added',
+            { text: 'alert on pool', owner: BOB, due: '2025-03-20', ref },
+            { at: t(18), key: 'act:1' },
+          ),
+          ev('action.completed', { action: 'A1' }, { at: t(19) }),
+          ev('resolved', { how: 'raised pool size' }, { at: t(20) }),
+          ev('resolved', {}, { at: t(20) }),
+          ev(
+            'postmortem.rendered',
+            { template: 'default', format: 'md', fileId: 'F123' },
+            { at: t(21) },
+          ),
+          ev('closed', {}, { at: t(22), source: 'import', actor: { id: 'cli', name: 'cli' } }),
+        ];
+        const { incident, events: openedEvents } = await store.createIncident({
+          team: 'T1',
+          summary: SUMMARY,
+          events: events.slice(0, 2),
+        });
+        const { appended } = await store.append(incident.id, events.slice(2));
+        const stored = [...openedEvents, ...appended];
+        const expected = events.map((e, i) => ({ ...eventToJSON(e), seq: i + 1 }));
+        // What append returned is what was stored.
+        expect(json(stored)).toEqual(expected);
+
+        const loaded = await store.loadEvents(incident.id);
+        const bySeq = [...loaded].sort((a, b) => a.seq - b.seq);
+        expect(json(bySeq)).toEqual(expected);
+        for (const [i, e] of bySeq.entries()) {
+          expect(e.occurredAt.zoneName).toBe('UTC');
+          expect(e.recordedAt.zoneName).toBe('UTC');
+          expect(e.occurredAt.toMillis()).toBe(events[i].occurredAt.toMillis());
+          expect(e.recordedAt.toMillis()).toBe(events[i].recordedAt.toMillis());
+          expect('key' in e).toBe(events[i].key !== undefined);
+        }
+        expect(bySeq[0].occurredAt.toISO()).toBe('2025-03-04T09:59:58.123Z');
+        const msg = bySeq[5];
+        expect(msg.type === 'chat.message' && msg.files).toEqual([
+          { name: 'p99.png', url: 'https://files.example/p99.png' },
+          { name: 'notes.txt' },
+        ]);
+        // Timeline order: the alert at 09:41 comes before the open at 09:59.
+        expect(loaded.slice(0, 2).map((e) => e.type)).toEqual([
+          'incident.detected',
+          'incident.opened',
+        ]);
+      });
+
+      it('rejects appending to an unknown incident and records nothing', async () => {
+        await expect(
+          store.append('no-such-incident', [note('lost', { key: 'lost-1' })]),
+        ).rejects.toThrow();
+        expect(await store.hasEventKey('lost-1')).toBe(false);
+      });
+    });
+
+    describe('postmortems', () => {
+      it('keeps rendered postmortems; the latest wins', async () => {
+        const a = await create('T1');
+        const b = await create('T1');
+        expect(await store.latestPostmortem(a.incident.id)).toBeUndefined();
+        const at1 = DateTime.fromISO('2025-03-05T08:00:00.250Z', { zone: 'utc' });
+        await store.savePostmortem({
+          incidentId: a.incident.id,
+          template: 'default',
+          format: 'md',
+          content: '# Draft 1\n',
+          renderedAt: at1,
+        });
+        await store.savePostmortem({
+          incidentId: a.incident.id,
+          template: 'sre',
+          format: 'json',
+          content: '{"draft":2}',
+          renderedAt: at1.plus({ minutes: 5 }),
+        });
+        await store.savePostmortem({
+          incidentId: b.incident.id,
+          template: 'default',
+          format: 'md',
+          content: '# Other incident\n',
+          renderedAt: at1.plus({ minutes: 9 }),
+        });
+        const latest = await store.latestPostmortem(a.incident.id);
+        expect(latest).toMatchObject({
+          incidentId: a.incident.id,
+          template: 'sre',
+          format: 'json',
+          content: '{"draft":2}',
+        });
+        expect(latest?.renderedAt.toMillis()).toBe(at1.plus({ minutes: 5 }).toMillis());
+        expect(latest?.renderedAt.zoneName).toBe('UTC');
+        expect((await store.latestPostmortem(b.incident.id))?.content).toBe('# Other incident\n');
+      });
+    });
+
+    describe('durability and health', () => {
+      it('keeps everything across close and reopen', async () => {
+        const { incident } = await create('T1', { key: 'import:1', channel: 'C_KEEP' });
+        await store.append(incident.id, [note('kept', { key: 'keep-1' })], {
+          status: 'monitoring',
+        });
+        await store.savePostmortem({
+          incidentId: incident.id,
+          template: 'default',
+          format: 'md',
+          content: '# kept\n',
+          renderedAt: T0,
+        });
+        const before = json(await store.loadEvents(incident.id));
+        await store.close();
+
+        const reopened = await harness.open();
+        expect(await reopened.getIncident(incident.id)).toMatchObject({
+          number: 1,
+          status: 'monitoring',
+          channel: 'C_KEEP',
+        });
+        expect(json(await reopened.loadEvents(incident.id))).toEqual(before);
+        expect(await reopened.hasEventKey('keep-1')).toBe(true);
+        expect((await reopened.latestPostmortem(incident.id))?.content).toBe('# kept\n');
+        const again = await reopened.createIncident({
+          team: 'T1',
+          summary: SUMMARY,
+          events: [],
+          key: 'import:1',
+        });
+        expect(again.created).toBe(false);
+        const next = await reopened.createIncident({ team: 'T1', summary: SUMMARY, events: [] });
+        expect(next.incident.number).toBe(2);
+      });
+
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
