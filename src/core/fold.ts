@@ -342,6 +342,8 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
         break;
       case 'status.changed':
         if (s.status === 'closed') break;
+        // A status backfilled to before the resolution is history, not a reopening.
+        if (s.resolvedAt && e.occurredAt < s.resolvedAt) break;
         s.status = e.status;
         if (isOpenStatus(e.status)) {
           s.resolvedAt = undefined;
