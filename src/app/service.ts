@@ -224,7 +224,7 @@ export class IncidentService {
 
   // ---- timeline --------------------------------------------------------------------------------
 
-  log(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
+  async log(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
     return this.record(incidentId, ctx, 'timeline.entry', { text: requireText(text, 'the entry') });
   }
 
@@ -278,14 +278,14 @@ export class IncidentService {
     return { ...res, hypothesis: requireHypothesis(res.incident, id) };
   }
 
-  setRootCause(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
+  async setRootCause(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
     return this.record(incidentId, ctx, 'root_cause.set', {
       text: requireText(text, 'the root cause'),
     });
   }
 
   /** Withdraws an earlier capture made from a message (e.g. a reaction removed). */
-  retract(
+  async retract(
     incidentId: string,
     ref: MessageRef,
     retracts: EventType,
@@ -296,7 +296,7 @@ export class IncidentService {
 
   // ---- escalation, severity, status, roles, impact ----------------------------------------------
 
-  escalate(
+  async escalate(
     incidentId: string,
     input: { to: string; reason?: string; users?: string[]; groups?: string[]; ref?: MessageRef },
     ctx: Ctx,
@@ -309,7 +309,7 @@ export class IncidentService {
     return this.record(incidentId, ctx, 'escalated', payload);
   }
 
-  changeSeverity(
+  async changeSeverity(
     incidentId: string,
     severity: Severity,
     reason: string | undefined,
@@ -322,7 +322,7 @@ export class IncidentService {
     });
   }
 
-  changeStatus(incidentId: string, status: Status, ctx: Ctx): Promise<RecordResult> {
+  async changeStatus(incidentId: string, status: Status, ctx: Ctx): Promise<RecordResult> {
     if (!isOpenStatus(status)) {
       throw new IncidentError(
         'invalid',
@@ -332,7 +332,7 @@ export class IncidentService {
     return this.record(incidentId, ctx, 'status.changed', { status });
   }
 
-  assignRole(incidentId: string, role: string, user: Actor, ctx: Ctx): Promise<RecordResult> {
+  async assignRole(incidentId: string, role: string, user: Actor, ctx: Ctx): Promise<RecordResult> {
     const r = role.trim().toLowerCase();
     if (!/^[a-z][a-z0-9_-]{0,29}$/.test(r)) {
       throw new IncidentError(
@@ -343,7 +343,7 @@ export class IncidentService {
     return this.record(incidentId, ctx, 'role.assigned', { role: r, user });
   }
 
-  setImpact(
+  async setImpact(
     incidentId: string,
     text: string,
     ctx: Ctx,
@@ -374,7 +374,7 @@ export class IncidentService {
     return { ...res, action };
   }
 
-  completeAction(incidentId: string, actionId: string, ctx: Ctx): Promise<RecordResult> {
+  async completeAction(incidentId: string, actionId: string, ctx: Ctx): Promise<RecordResult> {
     const id = actionId.toUpperCase();
     return this.record(
       incidentId,
@@ -430,7 +430,7 @@ export class IncidentService {
 
   // ---- resolution and close --------------------------------------------------------------------
 
-  resolve(incidentId: string, how: string | undefined, ctx: Ctx): Promise<RecordResult> {
+  async resolve(incidentId: string, how: string | undefined, ctx: Ctx): Promise<RecordResult> {
     const h = how?.trim();
     return this.record(incidentId, ctx, 'resolved', h ? { how: clip(h) } : {});
   }
