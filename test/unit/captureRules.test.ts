@@ -1,0 +1,385 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import {
+  DEFAULT_EMOJI,
+  EmojiConfigError,
+  applyReaction,
+  fileRefs,
+  isHumanMessage,
+  parseEmojiConfig,
+  reactionMeaning,
+  type ReactionInput,
+} from '../../src/app/capture';
+import { IncidentService } from '../../src/app/service';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+
+const ALICE = { id: 'U_ALICE', name: 'Alice' };
+const BOB = { id: 'U_BOB', name: 'Bob' };
+const CAROL = { id: 'U_CAROL', name: 'Carol' };
+const T0 = DateTime.fromISO('2025-03-04T10:00:00Z', { zone: 'utc' });
+
+describe('parseEmojiConfig', () => {
+  it('gives the defaults for an empty or missing value', () => {
+    expect(parseEmojiConfig()).toEqual(DEFAULT_EMOJI);
+    expect(parseEmojiConfig('  ')).toEqual(DEFAULT_EMOJI);
+    expect(DEFAULT_EMOJI.pin).toEqual(['pushpin', 'round_pushpin']);
+  });
+
+  it('overrides each listed meaning and keeps the others', () => {
+    const c = parseEmojiConfig('hypothesis=mag,thinking_face;ruleOut=x');
+    expect(c.hypothesis).toEqual(['mag', 'thinking_face']);
+    expect(c.ruleOut).toEqual(['x']);
+    expect(c.confirm).toEqual(['white_check_mark']);
+    expect(c.action).toEqual(['dart']);
+  });
+
+  it('accepts colons, spaces, case and rule_out-style meaning names', () => {
+    const c = parseEmojiConfig(' rule_out = :no_entry: , :X: ; Action-Item=memo ;');
+    expect(c.ruleOut).toEqual(['no_entry', 'x']);
+    expect(c.action).toEqual(['memo']);
+  });
+
+  it('moves an explicitly given emoji away from other defaults, and `meaning=` turns it off', () => {
+    const c = parseEmojiConfig('hypothesis=x;action=');
+    expect(c.hypothesis).toEqual(['x']);
+    expect(c.ruleOut).toEqual([]);
+    expect(c.action).toEqual([]);
+    expect(reactionMeaning('x', c)).toBe('hypothesis');
+    expect(reactionMeaning('dart', c)).toBeUndefined();
+  });
+
+  it('refuses unknown meanings, duplicates and malformed parts with a clear message', () => {
+    expect(() => parseEmojiConfig('hypotesis=mag')).toThrow(EmojiConfigError);
+    expect(() => parseEmojiConfig('hypotesis=mag')).toThrow(
+      /unknown meaning "hypotesis"; the meanings are pin, hypothesis, ruleOut, confirm, escalate, action/,
+    );
+    expect(() => parseEmojiConfig('hypothesis=eyes;confirm=eyes')).toThrow(
+      /:eyes: is listed for both hypothesis and confirm/,
+    );
+    expect(() => parseEmojiConfig('pin=pushpin;pin=x')).toThrow(/"pin" is listed twice/);
+    expect(() => parseEmojiConfig('mag')).toThrow(/is not meaning=emoji/);
+    expect(() => parseEmojiConfig('pin=two words')).toThrow(/not an emoji name/);
+  });
+});
+
+describe('reactionMeaning', () => {
+  it('maps the default emoji, ignoring colons and skin tones', () => {
+    expect(reactionMeaning('pushpin')).toBe('pin');
+    expect(reactionMeaning('round_pushpin')).toBe('pin');
+    expect(reactionMeaning(':mag:')).toBe('hypothesis');
+    expect(reactionMeaning('x')).toBe('ruleOut');
+    expect(reactionMeaning('white_check_mark')).toBe('confirm');
+    expect(reactionMeaning('rotating_light')).toBe('escalate');
+    expect(reactionMeaning('dart::skin-tone-3')).toBe('action');
+    expect(reactionMeaning('thumbsup')).toBeUndefined();
+  });
+});
+
+describe('isHumanMessage and fileRefs', () => {
+  it('keeps people talking and drops bots and system subtypes', () => {
+    expect(isHumanMessage({ user: 'U1' })).toBe(true);
+    expect(isHumanMessage({ user: 'U1', subtype: 'file_share' })).toBe(true);
+    expect(isHumanMessage({ user: 'U1', subtype: 'thread_broadcast' })).toBe(true);
+    expect(isHumanMessage({ user: 'U1', bot_id: 'B1' })).toBe(false);
+    expect(isHumanMessage({ subtype: 'bot_message' })).toBe(false);
+    for (const subtype of [
+      'channel_join',
+      'channel_leave',
+      'channel_topic',
+      'channel_purpose',
+      'pinned_item',
+      'message_changed',
+      'message_deleted',
+    ]) {
+      expect(isHumanMessage({ user: 'U1', subtype })).toBe(false);
+    }
+    expect(isHumanMessage({})).toBe(false);
+  });
+
+  it('takes file names and permalinks', () => {
+    expect(
+      fileRefs([
+        { name: 'graph.png', permalink: 'https://x.slack.com/files/U1/F1/graph.png' },
+        { name: null, title: 'Snippet' },
+      ]),
+    ).toEqual([
+      { name: 'graph.png', url: 'https://x.slack.com/files/U1/F1/graph.png' },
+      { name: 'Snippet' },
+    ]);
+    expect(fileRefs(undefined)).toEqual([]);
+  });
+});
+
+describe('applyReaction', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let service: IncidentService;
+  let now: DateTime;
+  let incidentId: string;
+  let n = 0;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-capture-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  beforeEach(async () => {
+    n += 1;
+    store = openSqliteStore({ dataDir: path.join(dir, `s${n}`) });
+    now = T0.plus({ minutes: 30 });
+    service = new IncidentService({ store, render: () => '', clock: () => now });
+    const { incident } = await service.start(
+      { team: 'T1', title: 'Checkout down', severity: 'sev2', zone: 'America/Los_Angeles' },
+      { actor: ALICE, source: 'command', at: T0 },
+    );
+    incidentId = incident.record.id;
+    await service.attachChannel(incidentId, 'C_INC', 'inc-1-checkout', {
+      actor: ALICE,
+      source: 'command',
+    });
+  });
+  afterEach(async () => store.close());
+
+  const msgAt = T0.plus({ minutes: 5 });
+  const message = (ts = '1741082700.000100', text = 'maybe the DB pool is exhausted') => ({
+    channel: 'C_INC',
+    ts,
+    text,
+    user: ALICE.id,
+    userName: ALICE.name,
+    at: msgAt,
+  });
+  let keyN = 0;
+  const react = (
+    emoji: string,
+    over: Partial<ReactionInput> = {},
+  ): ReactionInput & { key: string } => ({
+    message: message(),
+    emoji,
+    added: true,
+    actor: BOB,
+    at: T0.plus({ minutes: 20 }),
+    source: 'reaction',
+    key: `rx:Ev${++keyN}`,
+    ...over,
+  });
+  const apply = (input: ReactionInput) => applyReaction(service, incidentId, input);
+  const state = async () => (await service.load(incidentId)).state;
+  const eventCount = async () => (await service.load(incidentId)).events.length;
+
+  it(':mag: raises the message as a hypothesis at the message time, ref = the message', async () => {
+    const res = await apply(react('mag'));
+    expect(res).toEqual({ effect: 'H1 raised' });
+    const s = await state();
+    expect(s.hypotheses).toHaveLength(1);
+    const h = s.hypotheses[0]!;
+    expect(h).toMatchObject({
+      id: 'H1',
+      text: 'maybe the DB pool is exhausted',
+      outcome: 'open',
+      source: 'reaction',
+      raisedBy: BOB,
+      ref: { channel: 'C_INC', ts: '1741082700.000100' },
+    });
+    expect(h.raisedAt.toISO()).toBe(msgAt.toISO());
+  });
+
+  it('records a retried event or a second person reacting once', async () => {
+    const first = react('mag');
+    await apply(first);
+    const count = await eventCount();
+    expect(await apply(first)).toEqual({});
+    expect(await apply(react('mag', { actor: CAROL }))).toEqual({});
+    expect(await eventCount()).toBe(count);
+    expect((await state()).hypotheses).toHaveLength(1);
+  });
+
+  it(':x: and ✅ on a message that is not a hypothesis say to react with :mag: first', async () => {
+    const before = await eventCount();
+    expect((await apply(react('x'))).error).toMatch(/not a hypothesis yet: react with :mag: first/);
+    expect((await apply(react('white_check_mark'))).error).toMatch(/react with :mag: first/);
+    expect(await eventCount()).toBe(before);
+  });
+
+  it(':x: rules out at the reaction time with a self-standing note; removing it reopens', async () => {
+    await apply(react('mag', { actor: ALICE }));
+    const at = T0.plus({ minutes: 42 });
+    expect(await apply(react('x', { at }))).toEqual({ effect: 'H1 ruled out' });
+    let h = (await state()).hypotheses[0]!;
+    expect(h.outcome).toBe('ruled_out');
+    expect(h.outcomeAt?.toISO()).toBe(at.toISO());
+    expect(h.outcomeBy).toEqual(BOB);
+    expect(h.evidence).toBe('Ruled out by Bob with :x:');
+    expect(h.timeSpentMs).toBe(37 * 60_000);
+    const tl = (await state()).timeline.find((t) => t.kind === 'ruled_out');
+    expect(tl?.label).toBe('Misleading path');
+
+    // Someone else removing an :x: they did not add changes nothing.
+    expect(await apply(react('x', { added: false, actor: CAROL }))).toEqual({});
+    expect(await apply(react('x', { added: false }))).toEqual({
+      effect: 'H1 no longer ruled out',
+    });
+    h = (await state()).hypotheses[0]!;
+    expect(h.outcome).toBe('open');
+    expect(h.evidence).toBeUndefined();
+    expect((await state()).timeline.some((t) => t.kind === 'ruled_out')).toBe(false);
+  });
+
+  it('✅ confirms the hypothesis as root cause; removing it clears the root cause', async () => {
+    await apply(react('mag'));
+    expect(await apply(react('white_check_mark', { actor: CAROL }))).toEqual({
+      effect: 'H1 confirmed as root cause',
+    });
+    let s = await state();
+    expect(s.hypotheses[0]!.outcome).toBe('confirmed');
+    expect(s.rootCause).toMatchObject({
+      text: 'maybe the DB pool is exhausted',
+      hypothesis: 'H1',
+      by: CAROL,
+      evidence: 'Confirmed by Carol with :white_check_mark:',
+    });
+    expect(await apply(react('white_check_mark', { actor: CAROL, added: false }))).toEqual({
+      effect: 'H1 no longer the root cause',
+    });
+    s = await state();
+    expect(s.hypotheses[0]!.outcome).toBe('open');
+    expect(s.rootCause).toBeUndefined();
+  });
+
+  it('removing :mag: withdraws the hypothesis; a late retry of the add does not bring it back', async () => {
+    const add = react('mag');
+    await apply(add);
+    expect(await apply(react('mag', { added: false, actor: CAROL }))).toEqual({});
+    expect(await apply(react('mag', { added: false }))).toEqual({ effect: 'H1 withdrawn' });
+    expect((await state()).hypotheses).toEqual([]);
+    expect(await apply(add)).toEqual({});
+    expect((await state()).hypotheses).toEqual([]);
+    // A new reaction (new event) raises it again, under a new id.
+    expect(await apply(react('mag'))).toEqual({ effect: 'H2 raised' });
+  });
+
+  it(':rotating_light: records an escalation to the message text; removal withdraws it', async () => {
+    const m = message('1741082800.000200', 'paging the DBA on-call (Dana)');
+    expect(await apply(react('rotating_light', { message: m }))).toEqual({
+      effect: 'Escalation recorded',
+    });
+    let s = await state();
+    expect(s.escalations).toHaveLength(1);
+    expect(s.escalations[0]).toMatchObject({
+      to: 'paging the DBA on-call (Dana)',
+      by: BOB,
+      ref: { channel: 'C_INC', ts: '1741082800.000200' },
+    });
+    expect(s.timeline.find((t) => t.kind === 'escalation')?.text).toBe(
+      'Escalated to paging the DBA on-call (Dana)',
+    );
+    expect(await apply(react('rotating_light', { message: m, added: false }))).toEqual({
+      effect: 'Escalation withdrawn',
+    });
+    s = await state();
+    expect(s.escalations).toEqual([]);
+    expect(s.timeline.some((t) => t.kind === 'escalation')).toBe(false);
+  });
+
+  it(':dart: records an action item with the message text; removal withdraws it', async () => {
+    const m = message('1741082900.000300', 'add an alert on pool saturation');
+    expect(await apply(react('dart', { message: m }))).toEqual({ effect: 'A1 added' });
+    let s = await state();
+    expect(s.actions).toHaveLength(1);
+    expect(s.actions[0]).toMatchObject({
+      id: 'A1',
+      text: 'add an alert on pool saturation',
+      addedBy: BOB,
+      done: false,
+    });
+    expect(await apply(react('dart', { message: m, added: false }))).toEqual({
+      effect: 'A1 withdrawn',
+    });
+    s = await state();
+    expect(s.actions).toEqual([]);
+  });
+
+  it(':pushpin: promotes a recorded message to the timeline at its own time; removal demotes', async () => {
+    const inc = await service.load(incidentId);
+    await service.recordMessage(
+      inc.record,
+      {
+        channel: 'C_INC',
+        ts: '1741082700.000100',
+        user: ALICE.id,
+        userName: 'Alice',
+        text: 'p99 at 4s',
+      },
+      { actor: ALICE, source: 'message', at: msgAt },
+    );
+    expect(await apply(react('pushpin'))).toEqual({ effect: 'Pinned to the timeline' });
+    let s = await state();
+    const pinned = s.timeline.filter((t) => t.kind === 'pinned');
+    expect(pinned).toHaveLength(1);
+    expect(pinned[0]!.text).toBe('p99 at 4s');
+    expect(pinned[0]!.at.toISO()).toBe(msgAt.toISO());
+    expect(s.messages[0]!.pinnedBy).toEqual(BOB);
+    // round_pushpin means the same thing: already pinned, so nothing to do.
+    expect(await apply(react('round_pushpin', { actor: CAROL }))).toEqual({});
+
+    expect(await apply(react('pushpin', { added: false }))).toEqual({
+      effect: 'Removed from the timeline',
+    });
+    s = await state();
+    expect(s.timeline.some((t) => t.kind === 'pinned')).toBe(false);
+    expect(s.messages[0]!.pinned).toBe(false);
+  });
+
+  it(':pushpin: on a message the bot never recorded records it first, then pins it', async () => {
+    expect(await apply(react('pushpin'))).toEqual({ effect: 'Pinned to the timeline' });
+    const s = await state();
+    expect(s.messages).toHaveLength(1);
+    expect(s.messages[0]).toMatchObject({ ts: '1741082700.000100', pinned: true, user: ALICE.id });
+    expect(s.timeline.find((t) => t.kind === 'pinned')?.text).toBe(
+      'maybe the DB pool is exhausted',
+    );
+  });
+
+  it('ignores ordinary emoji without touching the record', async () => {
+    const before = await eventCount();
+    expect(await apply(react('thumbsup'))).toEqual({});
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('follows a custom emoji config', async () => {
+    const config = parseEmojiConfig('hypothesis=thinking_face');
+    expect(await applyReaction(service, incidentId, react('mag'), config)).toEqual({});
+    expect(await applyReaction(service, incidentId, react('thinking_face'), config)).toEqual({
+      effect: 'H1 raised',
+    });
+    expect(
+      (await applyReaction(service, incidentId, react('x', { message: message('1.2') }), config))
+        .error,
+    ).toMatch(/react with :thinking_face: first/);
+  });
+
+  it('answers an error, not a throw, once the incident is closed (action items still allowed)', async () => {
+    await apply(react('mag'));
+    await service.resolve(incidentId, 'pool resized', { actor: ALICE, source: 'command' });
+    await service.close(incidentId, { actor: ALICE, source: 'command' });
+    const before = await eventCount();
+    expect((await apply(react('pushpin'))).error).toMatch(/closed/);
+    expect((await apply(react('x'))).error).toMatch(/closed/);
+    expect((await apply(react('mag', { message: message('1.3') }))).error).toMatch(/closed/);
+    expect(await eventCount()).toBe(before);
+    expect(await apply(react('dart', { message: message('1.4', 'write a runbook') }))).toEqual({
+      effect: 'A1 added',
+    });
+  });
+
+  it('import source: deterministic keys make a re-import a no-op', async () => {
+    const input = react('mag', { source: 'import', key: 'import:C_INC:1741082700.000100:mag' });
+    expect(await apply(input)).toEqual({ effect: 'H1 raised' });
+    const count = await eventCount();
+    expect(await apply(input)).toEqual({});
+    expect(await eventCount()).toBe(count);
+    expect((await state()).hypotheses[0]!.source).toBe('import');
+  });
+});
