@@ -16,8 +16,9 @@ const { openSqliteStore } = require('../../src/store/sqlite.ts');
 
 async function run(job) {
   const store = openSqliteStore({ file: job.file });
-  const result = { appended: 0, duplicates: 0, seqs: [], errors: [] };
+  const result = { appended: 0, duplicates: 0, seqs: [], errors: [], startedAt: 0, finishedAt: 0 };
   const t0 = DateTime.fromISO('2025-03-04T10:00:00.000Z', { zone: 'utc' });
+  result.startedAt = Date.now();
   for (let i = 0; i < job.count; i++) {
     const key = i % job.sharedEvery === 0 ? `shared-${i / job.sharedEvery}` : `${job.name}-${i}`;
     const at = t0.plus({ milliseconds: i });
@@ -39,6 +40,7 @@ async function run(job) {
       result.errors.push(`${err.name}: ${err.message}`);
     }
   }
+  result.finishedAt = Date.now();
   return { store, result };
 }
 
