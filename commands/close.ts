@@ -1,0 +1,161 @@
+import { IncidentError } from '../src/app/errors';
+import type { Incident } from '../src/app/service';
+import { humanDuration } from '../src/core/duration';
+import { computeMetrics } from '../src/core/metrics';
+import { reviewDraft } from '../src/core/review';
+import { serviceCtx, short } from '../src/slack/grammar';
+import type { CommandContext, CommandModule, Reply } from '../src/slack/ports';
+import { esc, incidentChannel, incLabel, requireIncident, slackError, when } from './common';
+import { findingLines, parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
+
+const usage = 'close [template]';
+
+/** Button value: the incident id, plus `|template` when one was named explicitly. */
+function buttonValue(incidentId: string, template: string | undefined): string {
+  return template ? `${incidentId}|${template}` : incidentId;
+}
+
+function parseButtonValue(value: string): { incidentId: string; template?: string } {
+  const bar = value.indexOf('|');
+  return bar < 0
+    ? { incidentId: value }
+    : { incidentId: value.slice(0, bar), template: value.slice(bar + 1) || undefined };
+}
+
+/** The summary posted in the channel once closed. */
+export function closeSummary(ctx: CommandContext, incident: Incident, filename: string): string {
+  const s = incident.state;
+  const total = computeMetrics(s).find((m) => m.key === 'total_duration');
+  const duration =
+    total?.ms !== undefined
+      ? `${humanDuration(total.ms)}${s.detectedAt && s.resolvedAt ? ` (detected ${when(ctx, s.detectedAt)} → resolved ${when(ctx, s.resolvedAt)})` : ''}`
+      : `unknown (${total?.missing ?? 'no start time'})`;
+  const ruledOut = s.hypotheses.filter((h) => h.outcome === 'ruled_out');
+  const actions = s.actions;
+  const lines = [
+    `🏁 *${incLabel(incident)} closed* — ${esc(s.title)}`,
+    `Duration: ${duration}`,
+    `Hypotheses ruled out: ${ruledOut.length ? ruledOut.map((h) => `${h.id} (${esc(short(h.text, 100))})`).join('; ') : 'none'}`,
+    `Action items: ${
+      actions.length
+        ? actions
+            .map(
+              (a) =>
+                `${a.id} ${esc(short(a.text, 100))} (${a.owner ? esc(a.owner.name) : 'no owner'}, ${a.due ? `due ${a.due}` : 'no due date'})`,
+            )
+            .join('; ')
+        : 'none'
+    }`,
+    `Postmortem draft: ${filename}`,
+  ];
+  return lines.join('\n');
+}
+
+/** Renders, uploads and closes; the service refuses when not resolved or already closed. */
+async function doClose(
+  ctx: CommandContext,
+  incidentId: string,
+  template: string | undefined,
+): Promise<Reply> {
+  let uploadError: unknown;
+  let result: Awaited<ReturnType<CommandContext['service']['close']>>;
+  try {
+    result = await ctx.service.close(incidentId, serviceCtx(ctx), {
+      template: template ?? ctx.settings.template,
+      publish: async (markdown, incident) => {
+        try {
+          return await ctx.slack.upload(
+            incidentChannel(incident, ctx),
+            postmortemFilename(incident),
+            markdown,
+            postmortemTitle(incident),
+          );
+        } catch (err) {
+          uploadError = err;
+          throw err;
+        }
+      },
+    });
+  } catch (err) {
+    if (uploadError === undefined || err instanceof IncidentError) throw err;
+    return {
+      ephemeral: `I could not upload the postmortem draft (${esc(slackError(uploadError))}), so the incident is NOT closed. Try \`/incident close\` again in a moment.`,
+    };
+  }
+  const incident = result.incident;
+  ctx.cards.refresh(incident.record.id);
+  const filename = postmortemFilename(incident);
+  const summary = closeSummary(ctx, incident, filename);
+  const channel = incidentChannel(incident, ctx);
+  const reply: Reply = {
+    ephemeral: `${incLabel(incident)} closed. The postmortem draft is uploaded to <#${channel}> as ${filename}.`,
+  };
+  if (channel === ctx.channel) return { ...reply, inChannel: summary };
+  try {
+    await ctx.slack.post(channel, summary);
+  } catch (err) {
+    reply.ephemeral += ` (I could not post the summary in the channel: ${esc(slackError(err))}.)`;
+  }
+  return reply;
+}
+
+/**
+ * `close [template]`: reviews the draft first; with findings, answers with them and the buttons
+ * "Close anyway" / "Go back"; without, closes directly.
+ */
+export const closeCommand: CommandModule = {
+  name: 'close',
+  usage,
+  summary: 'review the record, render the postmortem draft, upload it, and close',
+  needsIncident: true,
+  async run(args, ctx) {
+    const incident = requireIncident(ctx);
+    const explicit = args.trim() ? parseTemplate(args, ctx, usage) : undefined;
+    const s = incident.state;
+    // Closed or unresolved: the service answers (and refuses) before any review is shown.
+    if (s.status === 'closed' || incident.record.status === 'closed' || !s.resolvedAt) {
+      return doClose(ctx, incident.record.id, explicit);
+    }
+    const findings = reviewDraft(s);
+    if (findings.length === 0) return doClose(ctx, incident.record.id, explicit);
+    const text = `Before closing ${incLabel(incident)}, the postmortem draft is missing:\n${findingLines(findings)}\nNothing blocks closing: fix these first, or close anyway.`;
+    const value = buttonValue(incident.record.id, explicit);
+    return {
+      ephemeral: text,
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text } },
+        {
+          type: 'actions',
+          block_id: 'close_review',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'close:anyway',
+              text: { type: 'plain_text', text: 'Close anyway' },
+              style: 'danger',
+              value,
+            },
+            {
+              type: 'button',
+              action_id: 'close:back',
+              text: { type: 'plain_text', text: 'Go back' },
+              value,
+            },
+          ],
+        },
+      ],
+    };
+  },
+  actions: {
+    async anyway(value, ctx) {
+      const { incidentId, template } = parseButtonValue(value);
+      return doClose(ctx, incidentId, template);
+    },
+    async back() {
+      return {
+        ephemeral:
+          'Nothing was closed. Fill in what the review found, then run `/incident close` again.',
+      };
+    },
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * Helpers shared by the subcommand modules (not a subcommand itself; not in the registry).
+ */
+import type { DateTime } from 'luxon';
+import { IncidentError } from '../src/app/errors';
+import type { Incident } from '../src/app/service';
+import { formatIncidentNumber } from '../src/core/model';
+import { echoTime, incidentZone } from '../src/slack/grammar';
+import type { CommandContext, Reply } from '../src/slack/ports';
+import { escapeSlackText } from '../src/slack/text';
+
+/** The incident of this channel; the dispatcher normally answers before we get here. */
+export function requireIncident(ctx: CommandContext): Incident {
+  if (!ctx.incident) {
+    throw new IncidentError(
+      'not_found',
+      'This channel is not an incident channel. Run this in the incident’s channel, or open one with `/incident start <title>`.',
+    );
+  }
+  return ctx.incident;
+}
+
+/** "INC-4" */
+export function incLabel(incident: Incident): string {
+  return formatIncidentNumber(incident.record.number);
+}
+
+/** The incident's Slack channel (falls back to where the command was typed). */
+export function incidentChannel(incident: Incident, ctx: CommandContext): string {
+  return incident.state.channel ?? incident.record.channel ?? ctx.channel;
+}
+
+/** The time as understood, in the incident's zone ("14:20 PDT", or with the date). */
+export function when(ctx: CommandContext, t: DateTime | undefined): string {
+  return echoTime(t ?? ctx.now, incidentZone(ctx), ctx.now);
+}
+
+/** User text made safe to post (Slack interprets &, <, >). */
+export const esc = escapeSlackText;
+
+/**
+ * The usual answer to a recorded change: one line in the channel, the time as understood for the
+ * caller, and a status-card refresh. A duplicate (Slack retry) is acknowledged quietly.
+ */
+export function recorded(
+  ctx: CommandContext,
+  incident: Incident,
+  res: { recorded: boolean },
+  inChannel: string,
+  ephemeral: string,
+): Reply {
+  if (!res.recorded) {
+    return { ephemeral: `Already recorded in ${incLabel(incident)}; nothing changed.` };
+  }
+  ctx.cards.refresh(incident.record.id);
+  return { inChannel, ephemeral };
+}
+
+/** Error text for a failed Slack call. */
+export function slackError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const data = (err as { data?: { error?: unknown } }).data;
+    if (data && typeof data.error === 'string') return data.error;
+    const code = (err as { code?: unknown }).code;
+    const message = (err as { message?: unknown }).message;
+    if (typeof message === 'string' && message) return message;
+    if (typeof code === 'string') return code;
+  }
+  return String(err);
+}

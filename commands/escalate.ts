@@ -1,0 +1,107 @@
+import { checkLength, requireText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
+import type { CommandContext, CommandModule } from '../src/slack/ports';
+import { extractMentions } from '../src/slack/text';
+import {
+  esc,
+  incidentChannel,
+  incLabel,
+  recorded,
+  requireIncident,
+  slackError,
+  when,
+} from './common';
+
+const usage = 'escalate [time] <to whom and why>';
+
+/**
+ * Splits "<to whom> because <why>" (also "<to whom> — <why>" and "<to whom>: <why>"); the earliest
+ * separator wins and both sides must be non-empty. Otherwise the whole text is `to`, no reason.
+ */
+export function splitEscalation(text: string): { to: string; reason?: string } {
+  const separators = [/\s+because\s+/i, /\s+[—–]+\s+|\s+--\s+/, /:\s+/];
+  let best: { index: number; length: number } | undefined;
+  for (const re of separators) {
+    const m = re.exec(text);
+    if (m && m.index > 0 && (!best || m.index < best.index)) {
+      best = { index: m.index, length: m[0].length };
+    }
+  }
+  if (best) {
+    const to = text.slice(0, best.index).trim();
+    const reason = text.slice(best.index + best.length).trim();
+    if (to && reason) return { to, reason };
+  }
+  return { to: text.trim() };
+}
+
+/** Names for mentioned users (users.info), so the record shows names, not ids. */
+async function mentionNames(ctx: CommandContext, users: string[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  await Promise.all(
+    users.map(async (id) => {
+      try {
+        const u = await ctx.slack.user(id);
+        if (u.name) names.set(id, u.name);
+      } catch {
+        // No profile: the mention's own label (or the id) is used.
+      }
+    }),
+  );
+  return names;
+}
+
+/** `escalate [time] <to whom and why>`: mentioned users and groups' members are invited. */
+export const escalateCommand: CommandModule = {
+  name: 'escalate',
+  aliases: ['esc'],
+  usage,
+  summary: 'record an escalation; mentioned users and user groups are invited to the channel',
+  needsIncident: true,
+  async run(args, ctx) {
+    const incident = requireIncident(ctx);
+    const lead = takeLeading(args, ctx, { usage });
+    const mentions = extractMentions(lead.rest);
+    const names = await mentionNames(ctx, mentions.users);
+    const text = requireText(lead.rest, 'who it is escalated to (and why)', usage, names);
+    const { to, reason } = splitEscalation(text);
+    checkLength(to, 'who it is escalated to', usage);
+    const res = await ctx.service.escalate(
+      incident.record.id,
+      { to, reason, users: mentions.users, groups: mentions.groups },
+      serviceCtx(ctx, lead.time),
+    );
+
+    // Invitations: after the record, so a Slack failure never loses the escalation.
+    const problems: string[] = [];
+    const invitees = new Set<string>(mentions.users);
+    for (const g of mentions.groups) {
+      try {
+        for (const u of await ctx.slack.usergroupMembers(g)) invitees.add(u);
+      } catch (err) {
+        problems.push(`could not list the members of a user group (${slackError(err)})`);
+      }
+    }
+    invitees.delete(ctx.user.id);
+    if (res.recorded && invitees.size) {
+      try {
+        await ctx.slack.invite(incidentChannel(incident, ctx), [...invitees]);
+      } catch (err) {
+        problems.push(`could not invite them to the channel (${slackError(err)})`);
+      }
+    }
+    const invited =
+      res.recorded && invitees.size && problems.length === 0
+        ? ` Invited ${invitees.size} ${invitees.size === 1 ? 'person' : 'people'} to the channel.`
+        : '';
+    const trouble = problems.length
+      ? ` The escalation is recorded, but I ${problems.join('; ')}.`
+      : '';
+    return recorded(
+      ctx,
+      res.incident,
+      res,
+      `📣 Escalated to ${esc(short(to))}${reason ? ` — ${esc(short(reason))}` : ''} (${esc(ctx.user.name)})`,
+      `Escalation recorded in ${incLabel(incident)} at ${when(ctx, lead.time)}.${invited}${trouble}`,
+    );
+  },
+};

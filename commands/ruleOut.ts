@@ -1,0 +1,45 @@
+import {
+  requireText,
+  serviceCtx,
+  short,
+  takeHypothesisId,
+  takeLeading,
+} from '../src/slack/grammar';
+import type { CommandModule } from '../src/slack/ports';
+import { esc, incLabel, recorded, requireIncident, when } from './common';
+
+const usage = 'rule-out <H#> [time] <evidence>';
+
+/** `rule-out <H#> [time] <evidence>`: the hypothesis was a misleading path. */
+export const ruleOutCommand: CommandModule = {
+  name: 'rule-out',
+  aliases: ['ruleout', 'rule_out'],
+  usage,
+  summary: 'the hypothesis was a misleading path, with the evidence',
+  needsIncident: true,
+  async run(args, ctx) {
+    const incident = requireIncident(ctx);
+    // The time may also come first ("rule-out 14:20 H1 …"); the grammar's order is id first.
+    const before = takeLeading(args, ctx, { usage });
+    const { id, rest } = takeHypothesisId(before.rest, usage);
+    const after = before.time ? before : takeLeading(rest, ctx, { usage });
+    const evidence = requireText(
+      before.time ? rest : after.rest,
+      'the evidence that rules it out',
+      usage,
+    );
+    const res = await ctx.service.ruleOut(
+      incident.record.id,
+      id,
+      evidence,
+      serviceCtx(ctx, after.time),
+    );
+    return recorded(
+      ctx,
+      res.incident,
+      res,
+      `❌ ${id} ruled out: ${esc(short(evidence))} (${esc(ctx.user.name)})`,
+      `${id} (${esc(short(res.hypothesis.text, 80))}) ruled out in ${incLabel(incident)} at ${when(ctx, after.time)}; it will show as a misleading path.`,
+    );
+  },
+};

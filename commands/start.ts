@@ -1,0 +1,288 @@
+import { DateTime } from 'luxon';
+import type { Incident } from '../src/app/service';
+import { formatIncidentNumber, isSeverity, SEVERITIES, type Severity } from '../src/core/model';
+import { isValidZone } from '../src/core/time';
+import {
+  actorOf,
+  checkLength,
+  echoTime,
+  requireText,
+  serviceCtx,
+  takeLeading,
+} from '../src/slack/grammar';
+import {
+  UsageError,
+  type CommandContext,
+  type CommandModule,
+  type Reply,
+} from '../src/slack/ports';
+import { esc, slackError } from './common';
+
+const usage = 'start [sevN] [time] <title>';
+
+/** Slack channel names: lowercase letters, digits, `-` and `_`, at most 80 characters. */
+export const CHANNEL_NAME_MAX = 80;
+
+/** Title → slug: lowercase ASCII (accents dropped), any other character → `-`, collapsed, trimmed. */
+export function slugify(title: string): string {
+  return title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** `<prefix>-<yyyy-mm-dd of detection in the incident zone>-<slug>`, within Slack's rules. */
+export function channelNameFor(
+  prefix: string,
+  detectedAt: DateTime,
+  zone: string,
+  title: string,
+  number: number,
+): string {
+  const p = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '');
+  const date = detectedAt.setZone(isValidZone(zone) ? zone : 'UTC').toFormat('yyyy-MM-dd');
+  const slug = slugify(title) || `inc-${number}`;
+  const name = [p, date, slug].filter(Boolean).join('-');
+  return name.slice(0, CHANNEL_NAME_MAX).replace(/[-_]+$/, '');
+}
+
+interface OpenInput {
+  title: string;
+  severity: Severity;
+  detectedAt?: DateTime;
+  zone: string;
+  description?: string;
+  /** Where the command was typed (gets a short announcement when it is not the new channel). */
+  typedIn?: string;
+}
+
+/** Records the incident, then does the Slack work; a Slack failure never hides the record. */
+async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Reply> {
+  const { incident: opened, created } = await ctx.service.start(
+    {
+      team: ctx.team,
+      title: input.title,
+      severity: input.severity,
+      zone: input.zone,
+      ...(input.detectedAt ? { detectedAt: input.detectedAt } : {}),
+      ...(input.description ? { description: input.description } : {}),
+      ...(ctx.key ? { key: ctx.key } : {}),
+    },
+    serviceCtx(ctx),
+  );
+  let incident: Incident = opened;
+  const inc = formatIncidentNumber(incident.record.number);
+  const sev = input.severity.toUpperCase();
+  const detected = incident.state.detectedAt ?? ctx.now;
+  const detectedText = echoTime(detected, input.zone, ctx.now);
+  if (!created && incident.state.channel) {
+    return { ephemeral: `${inc} is already open in <#${incident.state.channel}>.` };
+  }
+
+  const failures: string[] = [];
+  let channel: { id: string; name: string } | undefined;
+  try {
+    channel = await ctx.slack.createChannel(
+      channelNameFor(
+        ctx.settings.channelPrefix,
+        detected,
+        input.zone,
+        input.title,
+        incident.record.number,
+      ),
+    );
+  } catch (err) {
+    failures.push(`create its channel (${slackError(err)})`);
+  }
+
+  if (channel) {
+    try {
+      incident = (
+        await ctx.service.attachChannel(incident.record.id, channel.id, channel.name, {
+          actor: actorOf(ctx),
+          source: 'command',
+          ...(ctx.key ? { key: `${ctx.key}:channel` } : {}),
+        })
+      ).incident;
+    } catch (err) {
+      failures.push(`link the channel to the incident (${slackError(err)})`);
+    }
+    try {
+      await ctx.slack.invite(channel.id, [ctx.user.id]);
+    } catch (err) {
+      failures.push(`invite you to the channel (${slackError(err)})`);
+    }
+    try {
+      await ctx.cards.create(incident);
+    } catch (err) {
+      failures.push(`post and pin the status card (${slackError(err)})`);
+    }
+  }
+
+  const where = channel ? ` → <#${channel.id}>` : '';
+  const announcement = `🚨 ${inc} (${sev}) opened by ${esc(ctx.user.name)}: ${esc(input.title)}${where}`;
+  const announced = new Set<string>();
+  const announce = async (target: string, what: string) => {
+    // A DM (D…) already gets the ephemeral answer; the new channel has the status card.
+    if (!target || announced.has(target) || target === channel?.id || /^D/.test(target)) return;
+    announced.add(target);
+    try {
+      await ctx.slack.post(target, announcement);
+    } catch (err) {
+      failures.push(`post the announcement in ${what} (${slackError(err)})`);
+    }
+  };
+  if (ctx.settings.announceChannel) {
+    await announce(ctx.settings.announceChannel, 'the announcement channel');
+  }
+  if (input.typedIn) await announce(input.typedIn, 'this channel');
+
+  const head = `${inc} (${sev}) opened: ${esc(input.title)}${where}. Detected ${detectedText}.`;
+  if (failures.length === 0) {
+    return {
+      ephemeral: `${head} Record what happens there with \`/incident log\`, \`/incident hypothesis\` …`,
+    };
+  }
+  return {
+    ephemeral: `${head}\n⚠️ ${inc} IS recorded, but I could not ${failures.join('; ')}.${
+      channel ? '' : ' Create a channel by hand and keep the record with `/incident log` from here.'
+    }`,
+  };
+}
+
+/** The "open an incident" modal (when `start` has no title). */
+export function startModal(meta: StartMeta, severity: Severity): unknown {
+  const option = (s: Severity) => ({
+    text: { type: 'plain_text', text: s.toUpperCase() },
+    value: s,
+  });
+  return {
+    type: 'modal',
+    callback_id: 'start:modal',
+    private_metadata: JSON.stringify(meta),
+    title: { type: 'plain_text', text: 'Open an incident' },
+    submit: { type: 'plain_text', text: 'Open' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'title',
+        label: { type: 'plain_text', text: 'Title' },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'title',
+          max_length: 3000,
+          placeholder: { type: 'plain_text', text: 'Checkout errors in eu-west-1' },
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'severity',
+        label: { type: 'plain_text', text: 'Severity' },
+        element: {
+          type: 'static_select',
+          action_id: 'severity',
+          initial_option: option(severity),
+          options: SEVERITIES.map(option),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'description',
+        optional: true,
+        label: { type: 'plain_text', text: 'Description' },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'description',
+          multiline: true,
+          max_length: 3000,
+        },
+      },
+    ],
+  };
+}
+
+/** Carried through the modal: where it was typed, and a time/zone typed with `start`. */
+export interface StartMeta {
+  channel?: string;
+  detectedAt?: string;
+  zone?: string;
+}
+
+function parseMeta(raw: string): StartMeta {
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      return {
+        ...(typeof o.channel === 'string' ? { channel: o.channel } : {}),
+        ...(typeof o.detectedAt === 'string' ? { detectedAt: o.detectedAt } : {}),
+        ...(typeof o.zone === 'string' ? { zone: o.zone } : {}),
+      };
+    }
+  } catch {
+    // Not ours / empty: defaults.
+  }
+  return {};
+}
+
+/** `start [sevN] [time] <title>`: works in any channel; no title opens a modal. */
+export const startCommand: CommandModule = {
+  name: 'start',
+  aliases: ['open', 'new', 'declare'],
+  usage,
+  summary: 'open an incident; the time backdates detection (default: now); no title opens a form',
+  needsIncident: false,
+  async run(args, ctx) {
+    const lead = takeLeading(args, ctx, { usage, severity: true });
+    const zone = lead.representativeZone ?? ctx.settings.defaultZone;
+    const severity = lead.severity ?? 'sev3';
+    if (!lead.rest.trim()) {
+      if (!ctx.triggerId) throw new UsageError('Missing the title.', usage);
+      const meta: StartMeta = {
+        channel: ctx.channel,
+        ...(lead.time ? { detectedAt: lead.time.toISO() ?? undefined } : {}),
+        ...(lead.representativeZone ? { zone: lead.representativeZone } : {}),
+      };
+      await ctx.slack.openModal(ctx.triggerId, startModal(meta, severity));
+      return {};
+    }
+    const title = requireText(lead.rest, 'the title', usage);
+    return openIncident(ctx, {
+      title,
+      severity,
+      detectedAt: lead.time,
+      zone,
+      typedIn: ctx.channel,
+    });
+  },
+  views: {
+    async modal(values, privateMetadata, ctx) {
+      const meta = parseMeta(privateMetadata);
+      const title = checkLength((values.title ?? '').trim(), 'the title', usage);
+      if (!title) throw new UsageError('Missing the title.', usage);
+      const sev = (values.severity ?? '').trim().toLowerCase();
+      const severity: Severity = isSeverity(sev) ? sev : 'sev3';
+      const description = (values.description ?? '').trim();
+      if (description) checkLength(description, 'the description', usage);
+      const detectedAt = meta.detectedAt
+        ? DateTime.fromISO(meta.detectedAt, { zone: 'utc' })
+        : undefined;
+      const zone = meta.zone && isValidZone(meta.zone) ? meta.zone : ctx.settings.defaultZone;
+      return openIncident(ctx, {
+        title,
+        severity,
+        zone,
+        ...(detectedAt?.isValid ? { detectedAt } : {}),
+        ...(description ? { description } : {}),
+        typedIn: meta.channel ?? ctx.channel,
+      });
+    },
+  },
+};
