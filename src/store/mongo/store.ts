@@ -17,7 +17,7 @@
  *   caller mistakes (bad values, unknown incident) are plain Errors, as in the SQLite adapter.
  */
 import { DateTime } from 'luxon';
-import mongoose, { type Connection, type Model, type Types } from 'mongoose';
+import mongoose, { type ClientSession, type Connection, type Model, type Types } from 'mongoose';
 import {
   EVENT_TYPES,
   SOURCES,
@@ -72,7 +72,7 @@ export class MongoStoreInputError extends Error {
 
 const MAX_ID_LENGTH = 512;
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
-const SLACK_ID = /^[A-Z0-9]+$/i;
+const SLACK_ID = /^[A-Za-z0-9_-]+$/;
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
 
@@ -100,7 +100,7 @@ export function assertPlainId(value: unknown, what: string): string {
   return value;
 }
 
-/** A Slack id (channel, user, team): letters and digits only. */
+/** A Slack-style id (channel, user, team): letters, digits, `_` and `-` only. */
 export function isSlackId(value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_ID_LENGTH && SLACK_ID.test(value);
 }
@@ -211,7 +211,7 @@ export function checkSummary(s: Partial<IncidentSummary>): Partial<IncidentSumma
   if (s.channel !== undefined) {
     if (!isSlackId(s.channel)) {
       throw new MongoStoreInputError(
-        `summary.channel must be a Slack channel id (letters and digits), got ${describeValue(s.channel)}`,
+        `summary.channel must be a Slack channel id (letters, digits, _ and -), got ${describeValue(s.channel)}`,
       );
     }
     out.channel = s.channel;
@@ -271,6 +271,9 @@ export class MongoStore implements IncidentStore {
   readonly kind = 'mongodb' as const;
   /** Hosts of the connection string, without credentials (for messages and logs). */
   readonly hosts: string;
+  /** Whether writes run in transactions (replica set / sharded cluster). */
+  readonly transactions: boolean;
+  private readonly writeConcern: { w: 'majority' | number; wtimeoutMS: number };
   private closed = false;
   private readonly log: MongoLogger;
   private readonly Incident: Model<IncidentDoc>;
@@ -281,9 +284,16 @@ export class MongoStore implements IncidentStore {
   /** Prefer openMongoStore(); this wraps an existing connection (made with bufferCommands off). */
   constructor(
     readonly connection: Connection,
-    opts: { hosts: string; logger?: MongoLogger },
+    opts: {
+      hosts: string;
+      logger?: MongoLogger;
+      transactions?: boolean;
+      writeConcern?: { w: 'majority' | number; wtimeoutMS: number };
+    },
   ) {
     this.hosts = opts.hosts;
+    this.transactions = opts.transactions ?? false;
+    this.writeConcern = opts.writeConcern ?? { w: 'majority', wtimeoutMS: 10_000 };
     this.log = opts.logger ?? noopLogger;
     this.Incident = incidentModel(connection);
     this.Event = eventModel(connection);
@@ -337,19 +347,24 @@ export class MongoStore implements IncidentStore {
   }
 
   /** Atomically adds `n` to a counter; returns the new (last allocated) value. */
-  private async nextSeq(counterId: string, n: number): Promise<number> {
+  private async nextSeq(
+    counterId: string,
+    n: number,
+    session: ClientSession | null,
+  ): Promise<number> {
     const inc = () =>
       this.Counter.findOneAndUpdate(
         { _id: counterId },
         { $inc: { seq: n } },
-        { upsert: true, new: true, lean: true },
+        { upsert: true, new: true, lean: true, session },
       ).exec();
     let doc: CounterDoc | null;
     try {
       doc = await inc();
     } catch (err) {
-      // Two first-ever upserts of one counter can race on _id; the loser simply retries.
-      if (duplicateKeyIndex(err) === undefined) throw err;
+      // Two first-ever upserts of one counter can race on _id; the loser simply retries
+      // (inside a transaction the whole transaction is retried instead).
+      if (session || duplicateKeyIndex(err) === undefined) throw err;
       doc = await inc();
     }
     if (!doc || typeof doc.seq !== 'number') throw new Error(`counter ${counterId} not returned`);
@@ -369,16 +384,51 @@ export class MongoStore implements IncidentStore {
     ).exec();
   }
 
-  private async findByKey(key: string): Promise<IncidentDoc | null> {
-    return this.Incident.findOne({ key }).lean<IncidentDoc>().exec();
+  private async findByKey(key: string, session: ClientSession | null): Promise<IncidentDoc | null> {
+    return this.Incident.findOne({ key }).session(session).lean<IncidentDoc>().exec();
+  }
+
+  /**
+   * Runs `fn` in a transaction when the deployment supports them (replica set, sharded
+   * cluster): seq and INC numbers are then gap-free even when replicas race on the same key,
+   * because the loser's counter increment is rolled back. A key lost to a concurrent commit
+   * (duplicate key) retries the whole transaction, which then sees the winner. On a standalone
+   * server `fn` runs without a session.
+   */
+  private async transact<T>(fn: (session: ClientSession | null) => Promise<T>): Promise<T> {
+    if (!this.transactions) return fn(null);
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.connection.startSession();
+      try {
+        let result: T | undefined;
+        await session.withTransaction(
+          async () => {
+            result = await fn(session);
+          },
+          { readConcern: { level: 'snapshot' }, writeConcern: this.writeConcern },
+        );
+        return result as T;
+      } catch (err) {
+        const index = duplicateKeyIndex(err);
+        if (attempt >= 10 || (index !== EVENT_KEY_INDEX && index !== INCIDENT_KEY_INDEX)) throw err;
+      } finally {
+        await session.endSession();
+      }
+    }
   }
 
   /**
    * Inserts events with fresh seqs, skipping keys repeated in the call or already recorded.
-   * A key recorded concurrently by another replica fails on the unique index and is reported
-   * as a duplicate (its allocated seq stays unused: seq is increasing, not gap-free).
+   * Without transactions (standalone server), a key recorded concurrently by another replica
+   * fails on the unique index and is reported as a duplicate; its allocated seq stays unused
+   * (seq is then increasing but may have gaps). With transactions, see transact().
    */
-  private async insertEvents(incidentId: Types.ObjectId, events: NewEvent[], docs: EventFields[]) {
+  private async insertEvents(
+    incidentId: Types.ObjectId,
+    events: NewEvent[],
+    docs: EventFields[],
+    session: ClientSession | null,
+  ) {
     const isDuplicate: boolean[] = events.map(() => false);
     const seen = new Set<string>();
     docs.forEach((d, i) => {
@@ -390,6 +440,7 @@ export class MongoStore implements IncidentStore {
     if (keys.length > 0) {
       // Keys are validated strings; trusted() lets this one $in through sanitizeFilter.
       const found = await this.Event.find({ key: mongoose.trusted({ $in: keys }) }, { key: 1 })
+        .session(session)
         .lean<Pick<EventDoc, 'key'>[]>()
         .exec();
       const recorded = new Set(found.map((f) => f.key));
@@ -400,13 +451,24 @@ export class MongoStore implements IncidentStore {
     const todo = docs.map((_, i) => i).filter((i) => !isDuplicate[i]);
     const stored = new Map<number, StoredEvent>();
     if (todo.length > 0) {
-      const last = await this.nextSeq(eventCounterId(incidentId.toHexString()), todo.length);
+      const last = await this.nextSeq(
+        eventCounterId(incidentId.toHexString()),
+        todo.length,
+        session,
+      );
       const first = last - todo.length + 1;
       const rows = todo.map((i, j) => ({ ...docs[i], incidentId, seq: first + j }));
       let lost = new Set<number>();
       try {
-        await this.Event.insertMany(rows, { ordered: false, throwOnValidationError: true });
+        await this.Event.insertMany(rows, {
+          ordered: false,
+          throwOnValidationError: true,
+          session: session ?? undefined,
+        });
       } catch (err) {
+        // In a transaction any error aborts it: transact() retries and the pre-check then
+        // sees the winner's keys.
+        if (session) throw err;
         const positions = duplicateKeyPositions(err, EVENT_KEY_INDEX);
         if (!positions) throw err;
         lost = positions;
@@ -439,32 +501,38 @@ export class MongoStore implements IncidentStore {
     const docs = input.events.map(eventToDoc);
     const context = `team ${team}${key === undefined ? '' : `, key ${key}`}`;
     return this.run('createIncident', context, async () => {
-      if (key !== undefined) {
-        const existing = await this.findByKey(key);
-        if (existing) return { incident: incidentFromDoc(existing), created: false, events: [] };
-      }
-      let saved: IncidentDoc | undefined;
-      for (let attempt = 0; !saved; attempt++) {
-        const number = await this.nextSeq(incidentCounterId(team), 1);
+      for (let attempt = 0; ; attempt++) {
         try {
-          const doc = await this.Incident.create({ team, number, ...summary, key });
-          saved = doc.toObject();
+          return await this.transact(async (session): Promise<CreateIncidentResult> => {
+            if (key !== undefined) {
+              const existing = await this.findByKey(key, session);
+              if (existing) {
+                return { incident: incidentFromDoc(existing), created: false, events: [] };
+              }
+            }
+            const number = await this.nextSeq(incidentCounterId(team), 1, session);
+            const [doc] = await this.Incident.create([{ team, number, ...summary, key }], {
+              session,
+            });
+            const saved: IncidentDoc = doc.toObject();
+            const { appended } = await this.insertEvents(saved._id, input.events, docs, session);
+            return { incident: incidentFromDoc(saved), created: true, events: appended };
+          });
         } catch (err) {
           const index = duplicateKeyIndex(err);
           if (key !== undefined && index === INCIDENT_KEY_INDEX) {
             // Another replica created it first: return the winner.
-            const winner = await this.findByKey(key);
+            const winner = await this.findByKey(key, null);
             if (winner) return { incident: incidentFromDoc(winner), created: false, events: [] };
           }
           if (index === INCIDENT_NUMBER_INDEX && attempt < 3) {
+            // The counter is behind the stored numbers (e.g. data copied in): catch up, retry.
             await this.resyncIncidentCounter(team);
             continue;
           }
           throw err;
         }
       }
-      const { appended } = await this.insertEvents(saved._id, input.events, docs);
-      return { incident: incidentFromDoc(saved), created: true, events: appended };
     });
   }
 
@@ -476,23 +544,26 @@ export class MongoStore implements IncidentStore {
     const oid = objectIdOf(incidentId);
     const docs = events.map(eventToDoc);
     const changes = checkSummary(summary ?? {});
-    return this.run('append', `incident ${incidentId}, ${events.length} event(s)`, async () => {
-      if (!oid || !(await this.Incident.exists({ _id: oid }).exec())) {
-        throw new MongoStoreInputError(
-          `cannot append to incident ${JSON.stringify(incidentId)}: no such incident`,
-        );
-      }
-      const result = await this.insertEvents(oid, events, docs);
-      if (result.appended.length > 0 || Object.keys(changes).length > 0) {
-        // timestamps: also sets updatedAt.
-        await this.Incident.updateOne(
-          { _id: oid },
-          { $set: changes },
-          { runValidators: true },
-        ).exec();
-      }
-      return result;
-    });
+    const context = `incident ${incidentId}, ${events.length} event(s)`;
+    return this.run('append', context, () =>
+      this.transact(async (session) => {
+        if (!oid || !(await this.Incident.exists({ _id: oid }).session(session).exec())) {
+          throw new MongoStoreInputError(
+            `cannot append to incident ${JSON.stringify(incidentId)}: no such incident`,
+          );
+        }
+        const result = await this.insertEvents(oid, events, docs, session);
+        if (result.appended.length > 0 || Object.keys(changes).length > 0) {
+          // timestamps: also sets updatedAt.
+          await this.Incident.updateOne(
+            { _id: oid },
+            { $set: changes },
+            { runValidators: true, session: session ?? undefined },
+          ).exec();
+        }
+        return result;
+      }),
+    );
   }
 
   async updateSummary(incidentId: string, summary: Partial<IncidentSummary>): Promise<void> {
@@ -692,8 +763,12 @@ export function connectionOptions(config: MongoConfig): mongoose.ConnectOptions 
  */
 export async function openMongoStore(
   config: MongoConfig,
-  opts: OpenMongoStoreOptions = {},
+  optsOrLogger: OpenMongoStoreOptions | MongoLogger = {},
 ): Promise<MongoStore> {
+  const opts: OpenMongoStoreOptions =
+    typeof (optsOrLogger as Partial<MongoLogger>).info === 'function'
+      ? { logger: optsOrLogger as MongoLogger }
+      : (optsOrLogger as OpenMongoStoreOptions);
   const hosts = describeMongoHosts(config.uri);
   const conn = mongoose.createConnection(config.uri, connectionOptions(config));
   // Until the store listens, swallow 'error' events: asPromise() reports the failure.
@@ -709,7 +784,21 @@ export async function openMongoStore(
       err,
     );
   }
-  const store = new MongoStore(conn, { hosts, logger: opts.logger });
+  let transactions = false;
+  try {
+    // Transactions need a replica set member or mongos; a standalone server has neither.
+    const hello = await conn.db?.admin().command({ hello: 1 });
+    transactions = typeof hello?.setName === 'string' || hello?.msg === 'isdbgrid';
+  } catch (err) {
+    await conn.close(true).catch(() => undefined);
+    throw new StoreUnavailableError(`MongoDB at ${hosts}: hello failed: ${errorText(err)}`, err);
+  }
+  const store = new MongoStore(conn, {
+    hosts,
+    logger: opts.logger,
+    transactions,
+    writeConcern: { w: config.writeConcern, wtimeoutMS: config.writeTimeoutMS },
+  });
   conn.off('error', onEarlyError);
   if (opts.ensureIndexes !== false) {
     try {
@@ -719,7 +808,10 @@ export async function openMongoStore(
       throw err;
     }
   }
-  opts.logger?.info({ store: 'mongodb', hosts, db: config.dbName }, 'MongoDB store ready');
+  opts.logger?.info(
+    { store: 'mongodb', hosts, db: config.dbName, transactions },
+    'MongoDB store ready',
+  );
   return store;
 }
 
