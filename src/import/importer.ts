@@ -69,7 +69,7 @@ export interface ImportResult {
   created: boolean;
   /** Events added to the record by this import (opening events included). */
   recorded: number;
-  /** Facts in the export that were already in the record (or already in force). */
+  /** Facts in the export that an earlier import (same keys) had already recorded. */
   alreadyPresent: number;
   /** Messages not imported: bots and channel events (joins, topic, …). */
   skipped: number;
@@ -268,6 +268,11 @@ export async function importSlackExport(
       }
       for (const u of r.users) {
         const actor = actorOf(u);
+        const reactionKey = `${key}:${name}:${u}`;
+        if (await service.store.hasEventKey(reactionKey)) {
+          alreadyPresent += 1;
+          continue;
+        }
         const res = await applyReaction(
           service,
           incidentId,
@@ -286,12 +291,13 @@ export async function importSlackExport(
             actor,
             at: timeOf(m, meaning),
             source: 'import',
-            key: `${key}:${name}:${u}`,
+            key: reactionKey,
           },
           emoji,
         );
+        // No effect and no error: the capture was already in force (e.g. a second person
+        // reacting with the same emoji), which is not a fact of its own.
         if (res.error) warnings.push(`${where(m)}: :${name}: by ${actor.name}: ${res.error}`);
-        else if (!res.effect) alreadyPresent += 1;
       }
     }
   }
