@@ -206,7 +206,8 @@ export function takeUserMention(text: string): { user?: UserMention; rest: strin
   return { user: { id: m[1], ...(label ? { label } : {}) }, rest: t.slice(m[0].length).trim() };
 }
 
-const DUE = /^due[\s:]+(\S+)[,;]?\s*/i;
+/** Only a token starting with a digit is read as a date ("due to the outage …" stays text). */
+const DUE = /^due[\s:]+(\d[^\s,;]*)[,;]?\s*/i;
 
 /** Takes a leading `due YYYY-MM-DD`; throws a UsageError for a date that is not one. */
 export function takeDue(text: string, usage?: string): { due?: string; rest: string } {
