@@ -1,0 +1,161 @@
+/**
+ * Markdown escaping for user text in postmortem drafts (GitHub-flavoured Markdown).
+ *
+ * User text is rendered verbatim — what was typed is what the reader sees — but it can never
+ * change the document's structure: no headings, lists, quotes, code blocks, tables, links, HTML
+ * or emphasis can start or end inside it. Every escape is a CommonMark backslash escape (any
+ * ASCII punctuation may be escaped), so the rendered text shows the original characters.
+ *
+ * User text is only ever *data* handed to Handlebars, never part of a template string, so
+ * `{{x}}` in user text is printed literally and never evaluated.
+ */
+
+/** Characters that always take a backslash: they can open or close inline syntax anywhere. */
+const INLINE_SPECIALS = /[\\`*[\]<>|~]/g;
+
+/** `_` opens/closes emphasis only at a word boundary; intraword `db_pool_size` is left readable. */
+const LOOSE_UNDERSCORE = /(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu;
+
+/** An HTML entity or character reference, which Markdown would decode (`&lt;` → `<`). */
+const ENTITY = /&(#?[A-Za-z0-9]+;)/g;
+
+/** Markers that start a block when they open a line. */
+const LINE_START: [RegExp, string][] = [
+  [/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2'], // ATX heading
+  [/^(\s*)([-+])(?=\s|$)/, '$1\\$2'], // bullet list item (`*` is always escaped)
+  [/^(\s*)(=+|-+)\s*$/, '$1\\$2'], // setext heading underline / thematic break
+  [/^(\s*)(\d{1,9})([.)])(?=\s|$)/, '$1$2\\$3'], // ordered list item
+];
+
+function escapeLineStart(line: string): string {
+  for (const [re, to] of LINE_START) if (re.test(line)) return line.replace(re, to);
+  return line;
+}
+
+/** Escapes inline syntax in text outside code spans. */
+function escapeText(s: string): string {
+  return s
+    .replace(INLINE_SPECIALS, (c) => `\\${c}`)
+    .replace(LOOSE_UNDERSCORE, '\\_')
+    .replace(ENTITY, '&amp;$1');
+}
+
+/**
+ * Escapes inline syntax on one line (no line-start handling). A code span the user wrote
+ * (`` `max.poll.records` ``: a backtick run closed by an equal run on the same line, as Slack
+ * writes code) is kept as code, since it cannot reach outside the text; an unmatched backtick is
+ * escaped, so it can never pair with one outside the user's text. In table cells, `|` is escaped
+ * inside code spans too (GFM splits cells on it even there).
+ */
+function escapeSpans(s: string, inTable = false): string {
+  const runs = [...s.matchAll(/`+/g)];
+  const out: string[] = [];
+  let pos = 0;
+  for (let i = 0; i < runs.length; i += 1) {
+    const open = runs[i];
+    let j = i + 1;
+    while (j < runs.length && runs[j][0].length !== open[0].length) j += 1;
+    if (j >= runs.length) continue;
+    const close = runs[j];
+    const openAt = open.index ?? 0;
+    const closeAt = close.index ?? 0;
+    const inner = s.slice(openAt + open[0].length, closeAt);
+    out.push(escapeText(s.slice(pos, openAt)));
+    out.push(open[0] + (inTable ? inner.replace(/\|/g, '\\|') : inner) + close[0]);
+    pos = closeAt + close[0].length;
+    i = j;
+  }
+  out.push(escapeText(s.slice(pos)));
+  return out.join('');
+}
+
+const NEWLINES = /\r\n|\r|\n|\u2028|\u2029/;
+
+function lines(s: string): string[] {
+  return s.split(NEWLINES);
+}
+
+/** Tabs and other control characters become spaces (they would indent code blocks or vanish). */
+function normalize(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\t\v\f\u0000-\u0008\u000e-\u001f\u007f]/g, ' ');
+}
+
+/**
+ * One line of inline text, e.g. after a list marker or inside bold. Newlines become spaces,
+ * runs of spaces collapse, and every Markdown special is escaped.
+ */
+export function mdInline(text: string): string {
+  const joined = lines(normalize(text))
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ')
+    .replace(/ {2,}/g, ' ');
+  return escapeLineStart(escapeSpans(joined));
+}
+
+/**
+ * Text for a GFM table cell: like mdInline, and line breaks are kept as `<br>` (the only way a
+ * cell can hold several lines). `|` is escaped so it never splits the cell.
+ */
+export function mdCell(text: string): string {
+  const parts = lines(normalize(text))
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map((l) => escapeSpans(l.replace(/ {2,}/g, ' '), true));
+  return parts.length ? parts.join('<br>') : ' ';
+}
+
+/**
+ * Block text (a paragraph, or the body of a list item). Lines are kept as hard line breaks
+ * (trailing backslash); blank lines become paragraph breaks. Leading indentation is dropped so no
+ * line can turn into an indented code block. `indent` spaces are put before every line but the
+ * first, so multi-line text stays inside the list item it is written in.
+ */
+export function md(text: string, indent = 0): string {
+  const pad = ' '.repeat(Math.max(0, Math.min(indent, 16)));
+  const out: string[] = [];
+  const ls = lines(normalize(text)).map((l) => l.trim().replace(/ {2,}/g, ' '));
+  // Trim blank lines at either end; collapse runs of blank lines to one paragraph break.
+  while (ls.length && ls[0] === '') ls.shift();
+  while (ls.length && ls[ls.length - 1] === '') ls.pop();
+  for (let i = 0; i < ls.length; i += 1) {
+    const l = ls[i];
+    if (l === '') {
+      if (out[out.length - 1] !== '') out.push('');
+      continue;
+    }
+    const next = ls[i + 1];
+    const hardBreak = next !== undefined && next !== '';
+    out.push(escapeLineStart(escapeSpans(l)) + (hardBreak ? '\\' : ''));
+  }
+  return out.map((l, i) => (i === 0 || l === '' ? l : pad + l)).join('\n');
+}
+
+/**
+ * Inline code. The fence is one backtick longer than the longest run inside, so any text fits;
+ * newlines become spaces. Set `inTable` to escape `|`, which splits GFM table cells even
+ * inside code spans.
+ */
+export function code(text: string, inTable = false): string {
+  let body = lines(normalize(text)).join(' ');
+  if (inTable) body = body.replace(/\|/g, '\\|');
+  if (body.trim() === '') return '` `';
+  const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = body.startsWith('`') || body.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+
+/**
+ * The standard prompt for a missing fact: `_TBD: impact — who was affected?_`. The prompt is
+ * escaped like mdInline, except that `code spans` in it are kept (prompts name commands).
+ */
+export function tbd(what: string): string {
+  const text = what
+    .split(/(`[^`\n]+`)/)
+    .map((part, i) => (i % 2 === 1 ? part : escapeText(part.replace(/\s+/g, ' '))))
+    .join('')
+    .trim();
+  return `_TBD: ${text === '' ? 'fill this in' : text}_`;
+}
