@@ -407,6 +407,25 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       pins.add(key);
       return {};
     },
+    'pins.list': (p) => {
+      const c = channelOf(required(p, 'channel'));
+      const items = messages
+        .filter((m) => m.channel === c.id && pins.has(`${c.id}:${m.ts}`))
+        .map((m) => ({
+          type: 'message',
+          channel: c.id,
+          created_by: BOT_USER_ID,
+          message: {
+            type: 'message',
+            ts: m.ts,
+            text: m.text,
+            user: m.user,
+            ...(m.user === BOT_USER_ID ? { bot_id: BOT_ID } : {}),
+            ...(m.blocks ? { blocks: m.blocks } : {}),
+          },
+        }));
+      return { items };
+    },
     'pins.remove': (p) => {
       const c = channelOf(required(p, 'channel'));
       const key = `${c.id}:${required(p, 'timestamp')}`;
