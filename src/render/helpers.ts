@@ -23,12 +23,12 @@ export const HELPER_DOCS: readonly [string, string, string][] = [
   [
     '{{md x}} / {{md x indent=2}}',
     'Block text (user text or a Field), Markdown-escaped; lines kept as hard breaks; `indent` spaces before continuation lines (inside list items). Unknown field: `_TBD: …_`.',
-    '`{{md summary.impact}}` → `Checkout stalled for 18% of EU orders\\`…',
+    '`{{md summary.impact}}` → `Confirmations delayed; \\*18%\\* of EU orders`',
   ],
   [
     '{{mdInline x}}',
     'One line of inline text (newlines become spaces), Markdown-escaped. For list items, headings, bold.',
-    '`{{mdInline incident.title}}` → `Order queue backlog after \\*config\\* push`',
+    '`{{mdInline incident.title}}` → `Queue backlog \\<b\\> # 2`',
   ],
   [
     '{{mdCell x}}',
@@ -38,7 +38,7 @@ export const HELPER_DOCS: readonly [string, string, string][] = [
   [
     '{{code x}}',
     'Inline code span that fits any text (fence longer than any backtick run). `{{code x table=true}}` also escapes `|` for table cells.',
-    '`{{code "a`b"}}` → ``` ``a`b`` ```',
+    '`{{code "SELECT 1"}}` → `` `SELECT 1` ``',
   ],
   [
     '{{tbd "what"}} / {{tbd field}}',
@@ -77,8 +77,8 @@ export const HELPER_DOCS: readonly [string, string, string][] = [
     '`{{plural analytics.ruledOut "hypothesis" "hypotheses"}}` → `2 hypotheses`',
   ],
   [
-    '{{#if (eq a b)}}',
-    'Equality (`===`). Also `ne`, `gt`, `lt`, `and`, `or`, `not`.',
+    '(eq a b) (ne a b) (gt a b) (lt a b) (and a b …) (or a b …) (not a)',
+    'Comparisons and logic for `{{#if}}` / `{{#unless}}`: `eq` is `===`, `ne` is `!==`, `gt`/`lt` compare numbers.',
     '`{{#if (eq kind "escalation")}}…{{/if}}`',
   ],
   [

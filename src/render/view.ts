@@ -187,6 +187,8 @@ export interface SummaryView {
   detectedAt: TimeField;
   /** When impact began, if it was recorded. */
   impactStartedAt: TimeField;
+  /** detected − impact start, in words. */
+  timeToDetect: DurationField;
   /** Who was affected, how many, how badly (user text). */
   impact: Field;
   /** The root cause in one line (user text). */
@@ -643,6 +645,10 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     duration: durationField(metricMs('total_duration'), PROMPTS.duration),
     detectedAt: fmt.field(s.detectedAt, PROMPTS.detectedAt),
     impactStartedAt: fmt.field(s.impactStartedAt, PROMPTS.impactStartedAt),
+    timeToDetect: durationField(
+      metricMs('time_to_detect'),
+      metrics.find((m) => m.key === 'time_to_detect')?.missing || PROMPTS.impactStartedAt,
+    ),
     impact: known(s.impact, PROMPTS.impact),
     rootCause: known(oneLineRootCause, PROMPTS.rootCause),
     resolution: known(s.resolution, PROMPTS.resolution),
