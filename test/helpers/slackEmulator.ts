@@ -132,6 +132,17 @@ export interface SlackEmulator {
   responseUrl(id: string): string;
   addUser(user: EmulatedUser): void;
   addChannel(c: { id: string; name: string; members?: string[]; is_private?: boolean }): void;
+  /**
+   * Puts a (human) message in a channel so conversations.history / replies / pins.add find it;
+   * returns it (ts defaults to a fresh one). Send the matching `message` event with bot.event().
+   */
+  addMessage(m: {
+    channel: string;
+    user: string;
+    text: string;
+    ts?: string;
+    thread_ts?: string;
+  }): EmulatedMessage;
   channelByName(name: string): EmulatedChannel | undefined;
   /** The next call to `method` answers `{ ok: false, error }` (queued: call again for more). */
   failNext(method: string, error: string): void;
@@ -261,6 +272,18 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     num_members: c.members.size,
     topic: { value: c.topic ?? '' },
   });
+  const messageJson = (m: EmulatedMessage): Record<string, unknown> => ({
+    type: 'message',
+    ts: m.ts,
+    text: m.text,
+    user: m.user,
+    ...(m.user === BOT_USER_ID ? { bot_id: BOT_ID } : {}),
+    ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+    ...(m.blocks ? { blocks: m.blocks } : {}),
+    ...(m.files
+      ? { files: m.files.map((id) => ({ id, name: files.find((f) => f.id === id)?.name })) }
+      : {}),
+  });
   const findMessage = (channel: string, ts: string): EmulatedMessage | undefined =>
     messages.find((m) => m.channel === channel && m.ts === ts);
 
@@ -304,6 +327,35 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       return { channel: channelJson(channels.get(id) as EmulatedChannel) };
     },
     'conversations.info': (p) => ({ channel: channelJson(channelOf(required(p, 'channel'))) }),
+    'conversations.history': (p) => {
+      const c = channelOf(required(p, 'channel'));
+      const inclusive = str(p.inclusive) === 'true' || str(p.inclusive) === '1';
+      const latest = str(p.latest);
+      const oldest = str(p.oldest);
+      const limit = Number(str(p.limit) ?? 100) || 100;
+      const inRange = (ts: string): boolean =>
+        (latest === undefined || (inclusive ? ts <= latest : ts < latest)) &&
+        (oldest === undefined || (inclusive ? ts >= oldest : ts > oldest));
+      const list = messages
+        .filter((m) => m.channel === c.id && (!m.thread_ts || m.thread_ts === m.ts))
+        .filter((m) => inRange(m.ts))
+        .sort((a, b) => (a.ts < b.ts ? 1 : -1))
+        .slice(0, limit)
+        .map(messageJson);
+      return { messages: list, has_more: false };
+    },
+    'conversations.replies': (p) => {
+      const c = channelOf(required(p, 'channel'));
+      const ts = required(p, 'ts');
+      const parent = findMessage(c.id, ts);
+      if (!parent) return err('thread_not_found');
+      const root = parent.thread_ts ?? parent.ts;
+      const list = messages
+        .filter((m) => m.channel === c.id && (m.ts === root || m.thread_ts === root))
+        .sort((a, b) => (a.ts < b.ts ? -1 : 1))
+        .map(messageJson);
+      return { messages: list, has_more: false };
+    },
     'conversations.members': (p) => ({ members: [...channelOf(required(p, 'channel')).members] }),
     'conversations.join': (p) => {
       const c = channelOf(required(p, 'channel'));
@@ -485,7 +537,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     if (!opts.scopes || !opts.scopesFor) return undefined;
     const needed = opts.scopesFor(method);
     if (!needed || needed.length === 0) return undefined;
-    return needed.some((s) => opts.scopes?.includes(s)) ? undefined : needed;
+    const missing = needed.filter((s) => !opts.scopes?.includes(s));
+    return missing.length === 0 ? undefined : missing;
   };
 
   const record = (c: EmulatorCall): void => {
@@ -630,6 +683,17 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     responseUrl: (id) => `${baseUrl}/response/${encodeURIComponent(id)}`,
     addUser,
     addChannel,
+    addMessage(m) {
+      const msg: EmulatedMessage = {
+        channel: m.channel,
+        user: m.user,
+        text: m.text,
+        ts: m.ts ?? nextTs(),
+        ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      };
+      messages.push(msg);
+      return msg;
+    },
     channelByName: (name) => [...channels.values()].find((c) => c.name === name),
     failNext(method, error) {
       const q = failures.get(method) ?? [];
