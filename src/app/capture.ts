@@ -27,7 +27,7 @@
  * nothing. `key` is the idempotency key of the recorded event (`rx:<event_id>` live; something
  * deterministic from the importer).
  */
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import type { IncidentService, Incident } from './service';
 import { MAX_TEXT } from './service';
 import { IncidentError } from './errors';
@@ -164,6 +164,20 @@ export function reactionMeaning(
 ): Meaning | undefined {
   const e = normalizeEmoji(emoji);
   return MEANINGS.find((m) => config[m].includes(e));
+}
+
+// ---- Slack timestamps ---------------------------------------------------------------------------
+
+/**
+ * A Slack message ts ("1741082700.000100": seconds.microseconds) as a UTC DateTime with whole
+ * milliseconds (parsed from the string, so no float rounding: the sub-millisecond digits are
+ * dropped). Invalid input gives an invalid DateTime.
+ */
+export function slackTime(ts: string): DateTime {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(ts.trim());
+  if (!m) return DateTime.invalid(`not a Slack ts: ${ts}`);
+  const ms = Number(m[1]) * 1000 + Number((m[2] ?? '').padEnd(3, '0').slice(0, 3));
+  return DateTime.fromMillis(ms, { zone: 'utc' });
 }
 
 // ---- which messages are recorded ----------------------------------------------------------------

@@ -37,6 +37,7 @@ import {
   isHumanMessage,
   parseEmojiConfig,
   reactionMeaning,
+  slackTime,
   type EmojiConfig,
 } from '../app/capture';
 import { MAX_TEXT, type Incident } from '../app/service';
@@ -93,7 +94,11 @@ interface Envelope {
   event_id?: string;
 }
 
-const tsTime = (ts: string): DateTime => DateTime.fromSeconds(Number(ts), { zone: 'utc' });
+/** A Slack ts as the time it happened (UTC, whole milliseconds). */
+const tsTime = (ts: string): DateTime => {
+  const t = slackTime(ts);
+  return t.isValid ? t : DateTime.utc();
+};
 
 function clip(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
@@ -220,10 +225,12 @@ export function createCapture(deps: SlackDeps): Capture {
   /** Slack markup → plain text, with user mentions resolved to display names. */
   async function plainText(text: string | undefined): Promise<string> {
     if (!text) return '';
-    const { users } = extractMentions(text);
+    // extractMentions plus ids of any shape Slack (or an emulator) uses inside <@…>.
+    const users = new Set(extractMentions(text).users);
+    for (const m of text.matchAll(/<@([A-Z0-9_]+)(?:\|[^>]*)?>/gi)) users.add(m[1]);
     const names = new Map<string, string>();
     await Promise.all(
-      users.map(async (id) => {
+      [...users].map(async (id) => {
         const a = await actorFor(id);
         if (a.name !== id) names.set(id, a.name);
       }),

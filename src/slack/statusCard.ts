@@ -138,6 +138,8 @@ export function createStatusCards(
       }
     }
     const card = buildStatusCard(incident, nowDt());
+    // The interval is measured between the chat.update calls themselves.
+    s.lastRunAt = Date.now();
     try {
       await deps.client.chat.update({ channel, ts: s.ts, text: card.text, blocks: card.blocks });
     } catch (err) {
