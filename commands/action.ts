@@ -7,6 +7,7 @@ import {
   takeUserMention,
   userName,
   type UserMention,
+  mentionNames,
 } from '../src/slack/grammar';
 import { UsageError, type CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident } from './common';
@@ -47,7 +48,7 @@ export const actionCommand: CommandModule = {
       }
       break;
     }
-    const text = requireText(rest, 'the action item', usage);
+    const text = requireText(rest, 'the action item', usage, await mentionNames(ctx, rest));
     const ownerActor = owner ? { id: owner.id, name: await userName(ctx, owner) } : undefined;
     const res = await ctx.service.addAction(
       incident.record.id,

@@ -4,6 +4,7 @@ import {
   short,
   takeHypothesisId,
   takeLeading,
+  mentionNames,
 } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
@@ -21,7 +22,8 @@ export const confirmCommand: CommandModule = {
     const before = takeLeading(args, ctx, { usage });
     const { id, rest } = takeHypothesisId(before.rest, usage);
     const after = before.time ? before : takeLeading(rest, ctx, { usage });
-    const evidence = optionalText(before.time ? rest : after.rest, 'the evidence', usage);
+    const raw = before.time ? rest : after.rest;
+    const evidence = optionalText(raw, 'the evidence', usage, await mentionNames(ctx, raw));
     const res = await ctx.service.confirm(
       incident.record.id,
       id,

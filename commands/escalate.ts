@@ -1,5 +1,12 @@
-import { checkLength, requireText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
-import type { CommandContext, CommandModule } from '../src/slack/ports';
+import {
+  checkLength,
+  mentionNames,
+  requireText,
+  serviceCtx,
+  short,
+  takeLeading,
+} from '../src/slack/grammar';
+import type { CommandModule } from '../src/slack/ports';
 import { extractMentions } from '../src/slack/text';
 import {
   esc,
@@ -34,22 +41,6 @@ export function splitEscalation(text: string): { to: string; reason?: string } {
   return { to: text.trim() };
 }
 
-/** Names for mentioned users (users.info), so the record shows names, not ids. */
-async function mentionNames(ctx: CommandContext, users: string[]): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  await Promise.all(
-    users.map(async (id) => {
-      try {
-        const u = await ctx.slack.user(id);
-        if (u.name) names.set(id, u.name);
-      } catch {
-        // No profile: the mention's own label (or the id) is used.
-      }
-    }),
-  );
-  return names;
-}
-
 /** `escalate [time] <to whom and why>`: mentioned users and groups' members are invited. */
 export const escalateCommand: CommandModule = {
   name: 'escalate',
@@ -61,7 +52,7 @@ export const escalateCommand: CommandModule = {
     const incident = requireIncident(ctx);
     const lead = takeLeading(args, ctx, { usage });
     const mentions = extractMentions(lead.rest);
-    const names = await mentionNames(ctx, mentions.users);
+    const names = await mentionNames(ctx, lead.rest);
     const text = requireText(lead.rest, 'who it is escalated to (and why)', usage, names);
     const { to, reason } = splitEscalation(text);
     checkLength(to, 'who it is escalated to', usage);

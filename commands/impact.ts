@@ -1,4 +1,4 @@
-import { requireText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
+import { requireText, serviceCtx, short, takeLeading, mentionNames } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
 
@@ -16,7 +16,7 @@ export const impactCommand: CommandModule = {
   async run(args, ctx) {
     const incident = requireIncident(ctx);
     const lead = takeLeading(args, ctx, { usage });
-    const text = requireText(lead.rest, 'the impact', usage);
+    const text = requireText(lead.rest, 'the impact', usage, await mentionNames(ctx, lead.rest));
     const res = await ctx.service.setImpact(incident.record.id, text, serviceCtx(ctx), lead.time);
     const since = lead.time ? ` (since ${when(ctx, lead.time)})` : '';
     return recorded(

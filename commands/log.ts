@@ -1,4 +1,4 @@
-import { requireText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
+import { requireText, serviceCtx, short, takeLeading, mentionNames } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
 
@@ -14,7 +14,12 @@ export const logCommand: CommandModule = {
   async run(args, ctx) {
     const incident = requireIncident(ctx);
     const lead = takeLeading(args, ctx, { usage });
-    const text = requireText(lead.rest, 'the entry text', usage);
+    const text = requireText(
+      lead.rest,
+      'the entry text',
+      usage,
+      await mentionNames(ctx, lead.rest),
+    );
     const res = await ctx.service.log(incident.record.id, text, serviceCtx(ctx, lead.time));
     const at = when(ctx, lead.time);
     return recorded(

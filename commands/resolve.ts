@@ -1,4 +1,4 @@
-import { optionalText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
+import { optionalText, serviceCtx, short, takeLeading, mentionNames } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
 
@@ -14,7 +14,12 @@ export const resolveCommand: CommandModule = {
   async run(args, ctx) {
     const incident = requireIncident(ctx);
     const lead = takeLeading(args, ctx, { usage });
-    const how = optionalText(lead.rest, 'how it was resolved', usage);
+    const how = optionalText(
+      lead.rest,
+      'how it was resolved',
+      usage,
+      await mentionNames(ctx, lead.rest),
+    );
     const res = await ctx.service.resolve(incident.record.id, how, serviceCtx(ctx, lead.time));
     const at = when(ctx, lead.time);
     return recorded(

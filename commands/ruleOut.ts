@@ -4,6 +4,7 @@ import {
   short,
   takeHypothesisId,
   takeLeading,
+  mentionNames,
 } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
@@ -23,10 +24,12 @@ export const ruleOutCommand: CommandModule = {
     const before = takeLeading(args, ctx, { usage });
     const { id, rest } = takeHypothesisId(before.rest, usage);
     const after = before.time ? before : takeLeading(rest, ctx, { usage });
+    const raw = before.time ? rest : after.rest;
     const evidence = requireText(
-      before.time ? rest : after.rest,
+      raw,
       'the evidence that rules it out',
       usage,
+      await mentionNames(ctx, raw),
     );
     const res = await ctx.service.ruleOut(
       incident.record.id,

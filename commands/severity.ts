@@ -1,4 +1,11 @@
-import { firstWord, optionalText, serviceCtx, short, takeLeading } from '../src/slack/grammar';
+import {
+  firstWord,
+  optionalText,
+  serviceCtx,
+  short,
+  takeLeading,
+  mentionNames,
+} from '../src/slack/grammar';
 import { UsageError, type CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
 
@@ -24,7 +31,7 @@ export const severityCommand: CommandModule = {
         usage,
       );
     }
-    const reason = optionalText(lead.rest, 'the reason', usage);
+    const reason = optionalText(lead.rest, 'the reason', usage, await mentionNames(ctx, lead.rest));
     const res = await ctx.service.changeSeverity(
       incident.record.id,
       severity,

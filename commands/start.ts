@@ -9,6 +9,7 @@ import {
   requireText,
   serviceCtx,
   takeLeading,
+  mentionNames,
 } from '../src/slack/grammar';
 import {
   UsageError,
@@ -253,7 +254,7 @@ export const startCommand: CommandModule = {
       await ctx.slack.openModal(ctx.triggerId, startModal(meta, severity));
       return {};
     }
-    const title = requireText(lead.rest, 'the title', usage);
+    const title = requireText(lead.rest, 'the title', usage, await mentionNames(ctx, lead.rest));
     return openIncident(ctx, {
       title,
       severity,

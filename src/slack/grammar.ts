@@ -15,7 +15,7 @@ import type { Ctx } from '../app/service';
 import { isSeverity, type Actor, type Severity } from '../core/model';
 import { formatClock, formatDateTime, isValidZone, takeLeadingTime } from '../core/time';
 import { UsageError, type CommandContext } from './ports';
-import { decodeSlackText } from './text';
+import { decodeSlackText, extractMentions } from './text';
 
 /** Slack's limit for one piece of text (a block's text); longer text is refused, not cut. */
 export const SLACK_TEXT_LIMIT = 3000;
@@ -195,7 +195,7 @@ export interface UserMention {
   label?: string;
 }
 
-const USER_MENTION = /^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>[,;:]?\s*/i;
+const USER_MENTION = /^<@([UW][A-Z0-9_]+)(?:\|([^>]*))?>[,;:]?\s*/i;
 
 /** Takes a leading `<@U…>` / `<@U…|name>` mention. */
 export function takeUserMention(text: string): { user?: UserMention; rest: string } {
@@ -252,6 +252,28 @@ export async function userName(ctx: CommandContext, m: UserMention): Promise<str
     // users.info failed (missing scope, rate limit): the label or the id will do.
   }
   return m.label ?? m.id;
+}
+
+/**
+ * Display names (users.info) of the users mentioned in raw text, so the record shows names, not
+ * ids or handles. A failed look-up leaves the mention's label (or id).
+ */
+export async function mentionNames(
+  ctx: Pick<CommandContext, 'slack'>,
+  raw: string,
+): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  await Promise.all(
+    extractMentions(raw).users.map(async (id) => {
+      try {
+        const u = await ctx.slack.user(id);
+        if (u.name) names.set(id, u.name);
+      } catch {
+        // users.info failed (scope, rate limit): the label or the id will do.
+      }
+    }),
+  );
+  return names;
 }
 
 /** Shortens text for a one-line channel echo (the record keeps it whole). */

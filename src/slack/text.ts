@@ -61,7 +61,7 @@ function decodeOne(
   }
   if (target.startsWith('!')) {
     const special = target.slice(1);
-    const sub = /^subteam\^([A-Z0-9]+)$/i.exec(special);
+    const sub = /^subteam\^([A-Z0-9_]+)$/i.exec(special);
     if (sub) {
       const name = labelled ?? names?.get(sub[1]) ?? sub[1];
       return `@${name.replace(/^@/, '')}`;
@@ -97,9 +97,9 @@ export function extractMentions(text: string): {
   for (const m of text.matchAll(MARKUP)) {
     const target = m[1].split('|')[0];
     let r: RegExpExecArray | null;
-    if ((r = /^@([UW][A-Z0-9]+)$/i.exec(target))) add(users, r[1]);
-    else if ((r = /^!subteam\^([A-Z0-9]+)$/i.exec(target))) add(groups, r[1]);
-    else if ((r = /^#([CGD][A-Z0-9]+)$/i.exec(target))) add(channels, r[1]);
+    if ((r = /^@([UW][A-Z0-9_]+)$/i.exec(target))) add(users, r[1]);
+    else if ((r = /^!subteam\^([A-Z0-9_]+)$/i.exec(target))) add(groups, r[1]);
+    else if ((r = /^#([CGD][A-Z0-9_]+)$/i.exec(target))) add(channels, r[1]);
   }
   return { users, groups, channels };
 }
