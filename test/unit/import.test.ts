@@ -8,6 +8,7 @@ import { IncidentError } from '../../src/app/errors';
 import { importSlackExport, reactionTimes } from '../../src/import/importer';
 import { SlackExportError, readSlackExport } from '../../src/import/slackExport';
 import { openSqliteStore } from '../../src/store/sqlite';
+import { runDemo } from '../../src/demo';
 import type { IncidentStore } from '../../src/store/store';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'slack-export');
@@ -396,5 +397,32 @@ describe('reactionTimes', () => {
     expect(timeOf(msg(TS.escalation), 'escalate').toISO()).toBe('2025-03-11T23:29:15.000Z');
     // No thread: the message's own time.
     expect(timeOf(msg('1741735230.000100'), 'confirm').toISO()).toBe('2025-03-11T23:20:30.000Z');
+  });
+});
+
+describe('npm run demo', () => {
+  test('imports the sample, resolves it, writes the draft and prints its start', async () => {
+    const workDir = mkdtempSync(path.join(tmpdir(), 'demo-test-'));
+    let out = '';
+    try {
+      const r = await runDemo({ workDir, out: { write: (s: string) => (out += s) } });
+      expect(r.file).toBe(path.join(workDir, 'INC-1-postmortem.md'));
+      expect(readFileSync(r.file, 'utf8')).toBe(r.markdown);
+      expect(r.markdown).toMatch(
+        /^# INC-1: Search results empty after the products index alias swap/,
+      );
+      expect(r.markdown).toContain('2025-03-11 23:36 UTC');
+      expect(r.markdown).toContain('H1: Could the synonym file deployed this afternoon');
+      expect(out).toContain(`Draft postmortem (default template) written to ${r.file}`);
+      expect(out).toContain(
+        'Resolved at 2025-03-11 23:36 UTC (the last pinned message: "Alias repointed.',
+      );
+      // The first 30 lines of the draft are printed, then how many more there are.
+      const preview = r.markdown.split('\n').slice(0, 30).join('\n');
+      expect(out).toContain(preview);
+      expect(out).toMatch(/… \d+ more lines in /);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 });
