@@ -16,6 +16,7 @@ import type { DateTime } from 'luxon';
 import { IncidentService, type PostmortemRenderer } from '../../src/app/service';
 import { parseConfig, type AppConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import { createRenderer } from '../../src/render/postmortem';
 import { createSlackApp, type SlackDeps, type SlackAppHandle } from '../../src/slack/app';
 import type { CommandModule } from '../../src/slack/ports';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -121,7 +122,11 @@ export async function startTestBot(
   }
   const config = parsed.config;
   const store = openSqliteStore({ dataDir: config.dataDir });
-  const render = opts.render ?? defaultRenderer(config);
+  const render =
+    opts.render ??
+    createRenderer(
+      config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {},
+    );
   const service = new IncidentService({
     store,
     render,
@@ -221,24 +226,6 @@ export async function startTestBot(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * TODO(render lands): import createRenderer from src/render directly. Until the render helper
- * commits it, a minimal stand-in renders the title so close/postmortem flows can run.
- */
-function defaultRenderer(config: AppConfig): PostmortemRenderer {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('../../src/render/postmortem') as {
-      createRenderer(o: { templateDir?: string }): PostmortemRenderer;
-    };
-    return mod.createRenderer(
-      config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {},
-    );
-  } catch {
-    return (incident) => `# INC-${incident.record.number}: ${incident.record.title}\n`;
-  }
 }
 
 /** The `text` of a JSON ack body ('' for an empty ack). */
