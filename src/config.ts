@@ -149,8 +149,8 @@ const timezone = optionalText.transform((v, ctx) => {
       `must be an IANA time zone such as UTC, Europe/London or America/New_York (got ${show(v)})`,
     );
   }
-  // Canonical spelling (e.g. "utc" → "UTC", "europe/london" → "Europe/London").
-  return new IANAZone(v).name;
+  // Canonical spelling (e.g. "europe/london" → "Europe/London").
+  return new Intl.DateTimeFormat('en-US', { timeZone: v }).resolvedOptions().timeZone;
 });
 
 const announceChannel = optionalText.transform((v, ctx) => {
