@@ -127,7 +127,8 @@ async function run(source: string, flags: ImportFlags, io: ImportIO): Promise<nu
       severity: flags.severity,
       emoji,
     });
-    io.stdout.write(report(result, describeStore(storeCfg)));
+    const exportFlags = flags.dataDir ? ` --data-dir ${shellQuote(flags.dataDir)}` : '';
+    io.stdout.write(report(result, describeStore(storeCfg), exportFlags));
     return 0;
   } catch (err) {
     if (err instanceof SlackExportError || err instanceof IncidentError) {
@@ -142,11 +143,11 @@ async function run(source: string, flags: ImportFlags, io: ImportIO): Promise<nu
 }
 
 /** The summary printed after an import. */
-export function formatImportReport(result: ImportResult, where?: string): string {
-  return report(result, where);
+export function formatImportReport(result: ImportResult, where?: string, exportFlags = ''): string {
+  return report(result, where, exportFlags);
 }
 
-function report(r: ImportResult, where?: string): string {
+function report(r: ImportResult, where?: string, exportFlags = ''): string {
   const inc = formatIncidentNumber(r.incident.record.number);
   const s = r.incident.state;
   const plural = (n: number, one: string, many = `${one}s`): string =>
@@ -179,7 +180,7 @@ function report(r: ImportResult, where?: string): string {
     );
   }
   for (const w of r.warnings) lines.push(`  Warning: ${w}`);
-  lines.push(`Draft postmortem: incident-bot export ${inc} --out ${inc}.md`);
+  lines.push(`Draft postmortem: incident-bot export ${inc}${exportFlags} --out ${inc}.md`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -195,6 +196,11 @@ function parseZone(value: string): string {
     throw new InvalidArgumentError('expected an IANA time zone such as UTC or Europe/Paris.');
   }
   return v;
+}
+
+/** Quotes a path for the hint when it has characters a shell would split or expand. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function message(err: unknown): string {

@@ -68,7 +68,9 @@ describe('incident-bot import', () => {
     );
     expect(r.out).toContain('Detected 2025-03-11 23:02 UTC (the first message).');
     expect(r.out).toContain('/incident resolve <time>');
-    expect(lines.at(-1)).toBe('Draft postmortem: incident-bot export INC-1 --out INC-1.md');
+    expect(lines.at(-1)).toBe(
+      `Draft postmortem: incident-bot export INC-1 --data-dir ${dataDir} --out INC-1.md`,
+    );
 
     const [record] = await storedIncidents();
     expect(record).toMatchObject({ number: 1, team: 'T07LARK001', severity: 'sev3', zone: 'UTC' });
@@ -98,6 +100,8 @@ describe('incident-bot import', () => {
       { INCIDENT_DATA_DIR: dataDir, INCIDENT_TIMEZONE: 'America/New_York' },
     );
     expect(r.code).toBe(0);
+    // The store came from the environment, so the hint needs no --data-dir.
+    expect(r.out).toContain('Draft postmortem: incident-bot export INC-1 --out INC-1.md\n');
     const [record] = await storedIncidents();
     expect(record).toMatchObject({
       title: 'Empty search',
