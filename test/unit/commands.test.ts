@@ -1,0 +1,399 @@
+/**
+ * Command modules against a fake CommandContext: a real IncidentService over SQLite, and fake
+ * Slack operations and status cards that record what they were asked to do.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import { closeCommand } from '../../commands/close';
+import { splitEscalation } from '../../commands/escalate';
+import { findCommand, helpText, registry } from '../../commands/index';
+import { channelNameFor, slugify } from '../../commands/start';
+import { renderTimeline } from '../../commands/timeline';
+import { IncidentError } from '../../src/app/errors';
+import { IncidentService, type Incident } from '../../src/app/service';
+import type { TimelineItem } from '../../src/core/fold';
+import type { CommandContext, Settings, SlackOps, SlackUser } from '../../src/slack/ports';
+import { UsageError } from '../../src/slack/ports';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+
+const T0 = DateTime.fromISO('2025-03-11T21:30:00Z', { zone: 'utc' });
+const USERS: Record<string, SlackUser> = {
+  U_ALICE: { id: 'U_ALICE', name: 'Alice', tz: 'America/Los_Angeles' },
+  U_BOB: { id: 'U_BOB', name: 'Bob', tz: 'Europe/London' },
+  U_NOTZ: { id: 'U_NOTZ', name: 'Nora' },
+};
+
+interface FakeSlack extends SlackOps {
+  calls: { method: string; args: unknown[] }[];
+  fail: Partial<Record<keyof SlackOps, string>>;
+}
+
+function fakeSlack(): FakeSlack {
+  let n = 0;
+  const calls: FakeSlack['calls'] = [];
+  const fail: FakeSlack['fail'] = {};
+  const op =
+    <A extends unknown[], R>(method: keyof SlackOps, result: (...args: A) => R) =>
+    async (...args: A): Promise<R> => {
+      calls.push({ method, args });
+      const error = fail[method];
+      if (error)
+        throw Object.assign(new Error(`An API error occurred: ${error}`), { data: { error } });
+      return result(...args);
+    };
+  return {
+    calls,
+    fail,
+    user: op('user', (id: string) => USERS[id] ?? { id, name: id }),
+    createChannel: op('createChannel', (name: string) => ({ id: `C${++n}`, name })),
+    invite: op('invite', () => undefined),
+    usergroupMembers: op('usergroupMembers', () => ['U_BOB', 'U_CAROL']),
+    post: op('post', () => ({ ts: `${++n}.0` })),
+    postThread: op('postThread', () => undefined),
+    pin: op('pin', () => undefined),
+    upload: op('upload', () => `F${++n}`),
+    openModal: op('openModal', () => undefined),
+  };
+}
+
+let dir: string;
+let store: SqliteStore;
+let service: IncidentService;
+let slack: FakeSlack;
+let refreshed: string[];
+let created: Incident[];
+let now: DateTime;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-commands-'));
+  store = openSqliteStore({ file: path.join(dir, 'db.sqlite') });
+  now = T0;
+  service = new IncidentService({
+    store,
+    render: (i) => `# ${i.state.title}\n${i.state.timeline.map((t) => t.text).join('\n')}\n`,
+    clock: () => now,
+  });
+  slack = fakeSlack();
+  refreshed = [];
+  created = [];
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const settings: Settings = { channelPrefix: 'inc', defaultZone: 'UTC', template: 'default' };
+
+function ctx(over: Partial<CommandContext> = {}): CommandContext {
+  return {
+    team: 'T1',
+    channel: 'C_GENERAL',
+    user: USERS.U_ALICE,
+    service,
+    slack,
+    cards: {
+      create: async (i) => {
+        created.push(i);
+        return '1.0';
+      },
+      refresh: (id) => {
+        refreshed.push(id);
+      },
+    },
+    settings,
+    now,
+    ...over,
+  };
+}
+
+async function run(line: string, over: Partial<CommandContext> = {}) {
+  const [name, ...rest] = line.split(' ');
+  const mod = findCommand(name);
+  if (!mod) throw new Error(`no command ${name}`);
+  let incident = over.incident;
+  if (mod.needsIncident && !incident && over.channel) {
+    incident = await service.findByChannel(over.channel);
+  }
+  return mod.run(rest.join(' '), ctx({ ...over, ...(incident ? { incident } : {}) }));
+}
+
+async function start(text = 'sev2 13:55 PDT Checkout is failing'): Promise<Incident> {
+  await run(`start ${text}`);
+  const i = await service.findByNumber('T1', 1);
+  if (!i?.state.channel) throw new Error('not started');
+  return i;
+}
+
+describe('registry and help', () => {
+  it('finds commands by name and alias, case-insensitively', () => {
+    expect(findCommand('LOG')?.name).toBe('log');
+    expect(findCommand('hyp')?.name).toBe('hypothesis');
+    expect(findCommand('ruleout')?.name).toBe('rule-out');
+    expect(findCommand('rc')?.name).toBe('root-cause');
+    expect(findCommand('nope')).toBeUndefined();
+    expect(findCommand('')).toBeUndefined();
+  });
+
+  it('has no duplicate names or aliases', () => {
+    const names = registry.flatMap((m) => [m.name, ...(m.aliases ?? [])]);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('help has every usage line and summary', () => {
+    const text = helpText();
+    for (const m of registry) {
+      expect(text).toContain(`/incident ${m.usage}`);
+      expect(text).toContain(m.summary);
+    }
+  });
+});
+
+describe('start helpers', () => {
+  it('slugifies titles to lowercase ASCII', () => {
+    expect(slugify('  Checkout is FAILING!! (EU) ')).toBe('checkout-is-failing-eu');
+    expect(slugify('Café crème — down')).toBe('cafe-creme-down');
+    expect(slugify('☃☃')).toBe('');
+  });
+
+  it('names channels <prefix>-<date in the incident zone>-<slug>, at most 80 chars', () => {
+    // 2025-03-12 03:00 UTC is still 2025-03-11 in Los Angeles.
+    const t = DateTime.fromISO('2025-03-12T03:00:00Z', { zone: 'utc' });
+    expect(channelNameFor('inc', t, 'America/Los_Angeles', 'DB down', 1)).toBe(
+      'inc-2025-03-11-db-down',
+    );
+    expect(channelNameFor('inc', t, 'UTC', 'DB down', 1)).toBe('inc-2025-03-12-db-down');
+    expect(channelNameFor('INC!', t, 'UTC', '☃', 7)).toBe('inc-2025-03-12-inc-7');
+    const long = channelNameFor('incident', t, 'UTC', 'word '.repeat(40), 1);
+    expect(long.length).toBeLessThanOrEqual(80);
+    expect(long).toMatch(/^incident-2025-03-12-word-word/);
+    expect(long).not.toMatch(/-$/);
+  });
+});
+
+describe('start', () => {
+  it('records, creates the channel, attaches it, invites, creates the card, announces', async () => {
+    const reply = await run('start sev2 13:55 PDT Checkout is failing', {
+      settings: { ...settings, announceChannel: 'C_ANN' },
+    });
+    const i = await service.findByNumber('T1', 1);
+    expect(i?.state.channel).toBe('C1');
+    expect(i?.state.channelName).toBe('inc-2025-03-11-checkout-is-failing');
+    expect(slack.calls.map((c) => c.method)).toEqual(['createChannel', 'invite', 'post', 'post']);
+    expect(slack.calls[1].args).toEqual(['C1', ['U_ALICE']]);
+    expect(slack.calls.slice(2).map((c) => c.args[0])).toEqual(['C_ANN', 'C_GENERAL']);
+    expect(created.map((c) => c.state.channel)).toEqual(['C1']);
+    expect(reply.ephemeral).toContain('<#C1>');
+    expect(reply.ephemeral).toContain('13:55 PDT');
+  });
+
+  it('reports each Slack failure after the record, and still says INC-n IS recorded', async () => {
+    slack.fail.invite = 'cant_invite';
+    slack.fail.post = 'not_in_channel';
+    const reply = await run('start Checkout is failing', {
+      cards: {
+        create: async () => {
+          throw new Error('pin failed');
+        },
+        refresh: () => undefined,
+      },
+    });
+    expect(reply.ephemeral).toContain('INC-1 IS recorded');
+    expect(reply.ephemeral).toContain('invite you to the channel (cant_invite)');
+    expect(reply.ephemeral).toContain('post and pin the status card (pin failed)');
+    expect(reply.ephemeral).toContain('post the announcement in this channel (not_in_channel)');
+    expect((await service.findByNumber('T1', 1))?.state.channel).toBe('C1');
+  });
+
+  it('opens a modal when there is no title (and refuses without a trigger id)', async () => {
+    await run('start sev1 13:00 UTC', { triggerId: 'T-1' });
+    const call = slack.calls.find((c) => c.method === 'openModal');
+    expect(call?.args[0]).toBe('T-1');
+    const view = call?.args[1] as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toBe('start:modal');
+    expect(JSON.parse(view.private_metadata)).toEqual({
+      channel: 'C_GENERAL',
+      detectedAt: '2025-03-11T13:00:00.000Z',
+      zone: 'UTC',
+    });
+    await expect(run('start sev1')).rejects.toThrow(UsageError);
+    // the submission carries the typed time and zone through
+    const mod = findCommand('start');
+    await mod?.views?.modal(
+      { title: 'From the form', severity: 'sev1', description: '' },
+      view.private_metadata,
+      ctx(),
+    );
+    const i = await service.findByNumber('T1', 1);
+    expect(i?.state.title).toBe('From the form');
+    expect(i?.state.severity).toBe('sev1');
+    expect(i?.state.detectedAt?.toISO()).toBe('2025-03-11T13:00:00.000Z');
+  });
+
+  it('a duplicate (same key) does not open a second channel', async () => {
+    await run('start Checkout is failing', { key: 'cmd:T-9' });
+    const again = await run('start Checkout is failing', { key: 'cmd:T-9' });
+    expect(again.ephemeral).toContain('INC-1 is already open in <#C1>');
+    expect(slack.calls.filter((c) => c.method === 'createChannel')).toHaveLength(1);
+  });
+});
+
+describe('recording commands', () => {
+  it('read a bare time in the user tz, then the incident zone', async () => {
+    const i = await start();
+    const c = { channel: i.state.channel };
+    // Nora has no Slack tz: her bare time is read in the incident's zone (PDT).
+    const r = await run('log 14:10 from Nora', { ...c, user: USERS.U_NOTZ });
+    expect(r.ephemeral).toContain('14:10 PDT');
+    const s = (await service.findByChannel(i.state.channel ?? ''))?.state;
+    expect(s?.timeline.find((t) => t.text === 'from Nora')?.at.toISO()).toBe(
+      '2025-03-11T21:10:00.000Z',
+    );
+    expect(refreshed).toContain(i.record.id);
+  });
+
+  it('never record when the command is bad', async () => {
+    const i = await start();
+    const c = { channel: i.state.channel };
+    const before = JSON.stringify(await store.loadEvents(i.record.id));
+    await expect(run('log 2025-03-12 10:00 x', c)).rejects.toThrow(/in the future/);
+    await expect(run('rule-out H1 x', c)).rejects.toThrow(IncidentError);
+    await expect(run(`impact ${'x'.repeat(3001)}`, c)).rejects.toThrow(/Slack's limit is 3000/);
+    expect(JSON.stringify(await store.loadEvents(i.record.id))).toBe(before);
+  });
+
+  it('say the channel is not an incident channel when there is no incident', async () => {
+    await expect(run('log hello')).rejects.toThrow(/not an incident channel/);
+  });
+
+  it('escalate records what the invitations could not do', async () => {
+    const i = await start();
+    slack.fail.invite = 'restricted_action';
+    const r = await run('escalate <@U_BOB> <!subteam^S1|@dba>: lag', { channel: i.state.channel });
+    expect(r.ephemeral).toContain('The escalation is recorded, but I could not invite them');
+    const s = (await service.findByChannel(i.state.channel ?? ''))?.state;
+    expect(s?.escalations[0]).toMatchObject({
+      to: '@Bob @dba',
+      reason: 'lag',
+      users: ['U_BOB'],
+      groups: ['S1'],
+    });
+    const invite = slack.calls.filter((c) => c.method === 'invite').at(-1);
+    expect(invite?.args[1]).toEqual(['U_BOB', 'U_CAROL']);
+  });
+
+  it('impact: the time is the impact start, the entry is recorded now', async () => {
+    const i = await start();
+    await run('impact 13:40 PDT half of EU checkouts fail', { channel: i.state.channel });
+    const s = (await service.findByChannel(i.state.channel ?? ''))?.state;
+    expect(s?.impactStartedAt?.toISO()).toBe('2025-03-11T20:40:00.000Z');
+    expect(s?.impact).toBe('half of EU checkouts fail');
+  });
+});
+
+describe('splitEscalation', () => {
+  it('splits on because, a dash or a colon; the earliest wins', () => {
+    expect(splitEscalation('@db-oncall because replication lag')).toEqual({
+      to: '@db-oncall',
+      reason: 'replication lag',
+    });
+    expect(splitEscalation('@sre — error budget gone')).toEqual({
+      to: '@sre',
+      reason: 'error budget gone',
+    });
+    expect(splitEscalation('@vp: customer facing because EU')).toEqual({
+      to: '@vp',
+      reason: 'customer facing because EU',
+    });
+  });
+
+  it('keeps the whole text as "to" when there is nothing sensible to split', () => {
+    expect(splitEscalation('@db-oncall and @sre')).toEqual({ to: '@db-oncall and @sre' });
+    expect(splitEscalation('because')).toEqual({ to: 'because' });
+    expect(splitEscalation('see https://status.example/x')).toEqual({
+      to: 'see https://status.example/x',
+    });
+  });
+});
+
+describe('timeline', () => {
+  const item = (minute: number, text: string, label?: TimelineItem['label']): TimelineItem => ({
+    at: T0.plus({ minutes: minute }),
+    kind: 'entry',
+    text,
+    actor: { id: 'U', name: 'U' },
+    source: 'command',
+    seq: minute + 1,
+    ...(label ? { label } : {}),
+  });
+
+  it('shows HH:MM ZONE — [Label] text in the incident zone', () => {
+    expect(
+      renderTimeline(
+        [item(0, 'Issue detected', 'Detection'), item(5, 'a < b')],
+        'America/Los_Angeles',
+      ),
+    ).toEqual(['14:30 PDT — [Detection] Issue detected', '14:35 PDT — a &lt; b']);
+  });
+
+  it('shows dates when the incident spans days', () => {
+    expect(renderTimeline([item(0, 'a'), item(24 * 60, 'b')], 'UTC')).toEqual([
+      '2025-03-11 21:30 UTC — a',
+      '2025-03-12 21:30 UTC — b',
+    ]);
+  });
+
+  it('keeps the first and the latest entries within the budget and says how many were left out', () => {
+    const items = Array.from({ length: 200 }, (_, n) =>
+      item(n, `entry number ${n} ${'x'.repeat(40)}`),
+    );
+    const lines = renderTimeline(items, 'UTC');
+    expect(lines.join('\n').length).toBeLessThanOrEqual(2800);
+    expect(lines[0]).toContain('entry number 0 ');
+    expect(lines.at(-1)).toContain('entry number 199 ');
+    const left = Number(/… (\d+) entries left out …/.exec(lines[1])?.[1]);
+    expect(left).toBe(200 - (lines.length - 1));
+  });
+
+  it('the command answers ephemerally only', async () => {
+    const i = await start();
+    const r = await run('timeline', { channel: i.state.channel });
+    expect(r.inChannel).toBeUndefined();
+    expect(r.ephemeral).toContain('13:55 PDT — [Detection] Issue detected: Checkout is failing');
+  });
+});
+
+describe('close', () => {
+  it('does not close when the upload fails, and says so', async () => {
+    const i = await start();
+    const c = { channel: i.state.channel };
+    await run('resolve', c);
+    slack.fail.upload = 'file_upload_failed';
+    const mod = closeCommand.actions?.anyway;
+    const r = await mod?.(i.record.id, ctx(c));
+    expect(r?.ephemeral).toContain('NOT closed');
+    expect((await service.load(i.record.id)).state.status).toBe('resolved');
+  });
+
+  it('posts the summary in the incident channel when clicked elsewhere', async () => {
+    const i = await start();
+    await run('resolve fixed', { channel: i.state.channel });
+    now = now.plus({ minutes: 1 });
+    const r = await closeCommand.actions?.anyway?.(
+      `${i.record.id}|concise`,
+      ctx({ channel: 'C_OTHER' }),
+    );
+    expect(r?.inChannel).toBeUndefined();
+    const post = slack.calls.filter((c) => c.method === 'post').at(-1);
+    expect(post?.args[0]).toBe(i.state.channel);
+    expect(String(post?.args[1])).toContain('INC-1 closed');
+    const upload = slack.calls.find((c) => c.method === 'upload');
+    expect(upload?.args.slice(0, 2)).toEqual([i.state.channel, 'postmortem-INC-1.md']);
+    const rendered = (await service.load(i.record.id)).events.find(
+      (e) => e.type === 'postmortem.rendered',
+    );
+    expect(rendered && 'template' in rendered ? rendered.template : '').toBe('concise');
+  });
+});
