@@ -263,7 +263,7 @@ export async function importSlackExport(
       const name = normalizeEmoji(r.name);
       if (r.count > r.users.length) {
         warnings.push(
-          `${where(m)}: :${name}: has ${r.count} reactions but the export lists ${r.users.length} users; only those were imported.`,
+          `${where(m)}: :${name}: has ${r.count} reactions but the export lists only ${r.users.length} of the users; those were imported.`,
         );
       }
       for (const u of r.users) {

@@ -338,6 +338,18 @@ describe('importSlackExport', () => {
     expect(r.warnings).toEqual(['Not in users.json, shown by id: U0GUEST02.']);
   });
 
+  test('a reaction whose user list the export truncated is imported for the users listed', async () => {
+    const copy = variant((d1) => {
+      const m = d1.find((x) => x.ts === TS.escalation)!;
+      m.reactions = [{ name: 'rotating_light', users: ['U07BENJI02'], count: 4 }];
+    });
+    const r = await importFixture(copy);
+    expect(r.incident.state.escalations.map((e) => e.by.name)).toEqual(['Ben Hollis']);
+    expect(r.warnings).toEqual([
+      `${CHANNEL}/2025-03-11.json message 14 (ts ${TS.escalation}): :rotating_light: has 4 reactions but the export lists only 1 of the users; those were imported.`,
+    ]);
+  });
+
   test('a channel the live bot already owns: a separate incident, not attached', async () => {
     const live = await service.start(
       { team: 'T07LARK001', title: 'Live', severity: 'sev2', zone: 'UTC' },
