@@ -41,29 +41,20 @@ function escapeText(s: string): string {
 }
 
 /**
- * Escapes inline syntax on one line (no line-start handling). A code span the user wrote
- * (`` `max.poll.records` ``: a backtick run closed by an equal run on the same line, as Slack
- * writes code) is kept as code, since it cannot reach outside the text; an unmatched backtick is
- * escaped, so it can never pair with one outside the user's text. In table cells, `|` is escaped
- * inside code spans too (GFM splits cells on it even there).
+ * Escapes inline syntax on one line (no line-start handling). A simple code span the user wrote
+ * (`` `max.poll.records` ``: one backtick, closed by one backtick on the same line, as Slack
+ * writes code) is kept as code, since it cannot reach outside the text; every other backtick is
+ * escaped, so it can never pair with one outside the user's text or open a fence. In table
+ * cells, `|` is escaped inside code spans too (GFM splits cells on it even there).
  */
 function escapeSpans(s: string, inTable = false): string {
-  const runs = [...s.matchAll(/`+/g)];
   const out: string[] = [];
   let pos = 0;
-  for (let i = 0; i < runs.length; i += 1) {
-    const open = runs[i];
-    let j = i + 1;
-    while (j < runs.length && runs[j][0].length !== open[0].length) j += 1;
-    if (j >= runs.length) continue;
-    const close = runs[j];
-    const openAt = open.index ?? 0;
-    const closeAt = close.index ?? 0;
-    const inner = s.slice(openAt + open[0].length, closeAt);
-    out.push(escapeText(s.slice(pos, openAt)));
-    out.push(open[0] + (inTable ? inner.replace(/\|/g, '\\|') : inner) + close[0]);
-    pos = closeAt + close[0].length;
-    i = j;
+  for (const m of s.matchAll(/(?<!`)`([^`]+)`(?!`)/g)) {
+    const at = m.index ?? 0;
+    out.push(escapeText(s.slice(pos, at)));
+    out.push(`\`${inTable ? m[1].replace(/\|/g, '\\|') : m[1]}\``);
+    pos = at + m[0].length;
   }
   out.push(escapeText(s.slice(pos)));
   return out.join('');
