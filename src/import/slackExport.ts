@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import yauzl from 'yauzl';
+import { slackTime } from '../app/capture';
 
 /** A malformed or unreadable export; the message names the file and the problem. */
 export class SlackExportError extends Error {
@@ -164,11 +165,12 @@ export async function readSlackExport(
   }
 }
 
-/** Slack ts (`1741704000.000100`) → UTC DateTime, millisecond precision. */
+/**
+ * Slack ts (`1741704000.000100`) → UTC DateTime, whole milliseconds: the live bot's `slackTime`,
+ * so an imported message lands at exactly the time the live bot would have recorded.
+ */
 export function slackTsToDateTime(ts: string): DateTime {
-  const [secs, frac = ''] = ts.split('.');
-  const ms = Number(secs) * 1000 + Number((frac + '000').slice(0, 3));
-  return DateTime.fromMillis(ms, { zone: 'utc' });
+  return slackTime(ts);
 }
 
 /** Orders Slack ts strings numerically (they are not always the same width). */
