@@ -383,7 +383,7 @@ export interface GapView {
 export interface DiagramView {
   /** True when there is something to draw (detection, escalation, resolution or a hypothesis). */
   known: boolean;
-  /** The Mermaid source, without the fence; safe to print raw inside a ```` ```mermaid ```` block. */
+  /** The Mermaid source, without the fence; safe to print raw inside a fenced `mermaid` code block. */
   source: string;
   /** What to record to get a diagram. */
   tbd: string;
