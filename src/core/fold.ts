@@ -511,6 +511,8 @@ function buildTimeline(
     if (ctx.retractedSeq.has(e.seq)) continue;
     switch (e.type) {
       case 'incident.opened':
+        // An imported record was not opened in Slack; a same-moment opening repeats detection.
+        if (e.source === 'import') break;
         if (
           s.detectedAt &&
           Math.abs(s.detectedAt.toMillis() - e.occurredAt.toMillis()) < SAME_MOMENT_MS

@@ -229,6 +229,17 @@ describe('foldIncident', () => {
     expect(s.actions).toHaveLength(0);
   });
 
+  test('opening is on the timeline when later than detection, except for imports', () => {
+    const l = opened(); // opened 10:02, detected 10:00: same moment
+    expect(foldIncident(l.events).timeline.some((t) => t.kind === 'opened')).toBe(false);
+    const late = log();
+    late.add('incident.opened', '13:00', { title: 'x', severity: 'sev3', zone: 'UTC' });
+    late.add('incident.detected', '10:00', {});
+    expect(foldIncident(late.events).timeline.map((t) => t.kind)).toEqual(['detected', 'opened']);
+    const imported = late.events.map((e) => ({ ...e, source: 'import' as const }));
+    expect(foldIncident(imported).timeline.map((t) => t.kind)).toEqual(['detected']);
+  });
+
   test('a rule-out of an unknown hypothesis has no effect', () => {
     const l = opened();
     l.add('hypothesis.ruled_out', '10:30', { hypothesis: 'H9', evidence: 'x' });
