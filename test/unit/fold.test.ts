@@ -230,8 +230,10 @@ describe('foldIncident', () => {
   });
 
   test('opening is on the timeline when later than detection, except for imports', () => {
-    const l = opened(); // opened 10:02, detected 10:00: same moment
-    expect(foldIncident(l.events).timeline.some((t) => t.kind === 'opened')).toBe(false);
+    const same = log();
+    same.add('incident.opened', '10:00', { title: 'x', severity: 'sev3', zone: 'UTC' });
+    same.add('incident.detected', '10:00', {});
+    expect(foldIncident(same.events).timeline.map((t) => t.kind)).toEqual(['detected']);
     const late = log();
     late.add('incident.opened', '13:00', { title: 'x', severity: 'sev3', zone: 'UTC' });
     late.add('incident.detected', '10:00', {});
