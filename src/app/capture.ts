@@ -28,10 +28,19 @@
  * deterministic from the importer).
  */
 import { DateTime } from 'luxon';
-import type { IncidentService, Incident } from './service';
+import type { IncidentService, Incident, Ctx } from './service';
 import { MAX_TEXT } from './service';
 import { IncidentError } from './errors';
-import type { Actor, EventType, FileRef, MessageRef } from '../core/model';
+import type {
+  Actor,
+  EventPayloads,
+  EventType,
+  FileRef,
+  MessageRef,
+  NewEvent,
+  StoredEvent,
+} from '../core/model';
+import { StoreUnavailableError, type IncidentRecord } from '../store/store';
 import type { Hypothesis } from '../core/fold';
 
 // ---- emoji configuration -----------------------------------------------------------------------
@@ -209,6 +218,116 @@ export function fileRefs(
     if (f.permalink) ref.url = f.permalink;
     return ref;
   });
+}
+
+// ---- recording messages in groups ----------------------------------------------------------------
+
+export interface MessageRecorder {
+  /**
+   * Records one channel message like `IncidentService.recordMessage` (same event, same key
+   * `msg:<channel>:<ts>` unless ctx.key is given, nothing for a closed record), but appends the
+   * messages that arrive together in one store write (one transaction, one fsync).
+   */
+  record(
+    record: IncidentRecord,
+    msg: EventPayloads['chat.message'],
+    ctx: Ctx,
+  ): Promise<{ recorded: boolean; events: StoredEvent[] }>;
+}
+
+interface Pending {
+  event: NewEvent;
+  resolve(r: { recorded: boolean; events: StoredEvent[] }): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for the chat hot path. With a durable store every append waits for the disk
+ * (SQLite synchronous=FULL: one fsync per write), so one write per message caps capture at a few
+ * hundred messages a second. The recorder queues the messages that arrive in the same turn of the
+ * event loop (and while a write is in progress) and appends them per incident in one write.
+ * Each caller still learns whether its own message was new (`recorded`), so retries stay harmless.
+ *
+ * The event is built exactly as `IncidentService.recordMessage` builds it (kept in step by the
+ * capture tests, which compare both paths).
+ */
+export function createMessageRecorder(
+  service: IncidentService,
+  opts: { maxBatch?: number } = {},
+): MessageRecorder {
+  const maxBatch = opts.maxBatch ?? 500;
+  const queues = new Map<string, { record: IncidentRecord; items: Pending[] }>();
+  const writing = new Set<string>();
+  let scheduled = false;
+
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      for (const id of [...queues.keys()]) void flush(id);
+    });
+  };
+
+  async function flush(id: string): Promise<void> {
+    if (writing.has(id)) return; // the write in progress flushes again when it is done
+    const q = queues.get(id);
+    if (!q || q.items.length === 0) return;
+    const items = q.items.splice(0, maxBatch);
+    if (q.items.length === 0) queues.delete(id);
+    writing.add(id);
+    try {
+      const res = await service.store.append(
+        id,
+        items.map((i) => i.event),
+      );
+      const byKey = new Map(res.appended.map((e) => [e.key, e]));
+      for (const i of items) {
+        const e = byKey.get(i.event.key);
+        // A key repeated within the batch is appended once: the first caller records it.
+        if (e) byKey.delete(i.event.key);
+        i.resolve(e ? { recorded: true, events: [e] } : { recorded: false, events: [] });
+      }
+    } catch (err) {
+      const e =
+        err instanceof StoreUnavailableError
+          ? new IncidentError(
+              'store_unavailable',
+              `The incident store is not reachable right now, so nothing was saved (${err.message}).`,
+            )
+          : err;
+      for (const i of items) i.reject(e);
+    } finally {
+      writing.delete(id);
+      if (queues.get(id)?.items.length) void flush(id);
+    }
+  }
+
+  return {
+    record(record, msg, ctx) {
+      if (record.status === 'closed') return Promise.resolve({ recorded: false, events: [] });
+      const now = service.now();
+      const event = {
+        ...msg,
+        type: 'chat.message',
+        occurredAt: (ctx.at ?? now).toUTC(),
+        recordedAt: now,
+        actor: ctx.actor,
+        source: ctx.source,
+        key: ctx.key ?? `msg:${msg.channel}:${msg.ts}`,
+      } as NewEvent<'chat.message'>;
+      return new Promise((resolve, reject) => {
+        let q = queues.get(record.id);
+        if (!q) {
+          q = { record, items: [] };
+          queues.set(record.id, q);
+        }
+        q.items.push({ event, resolve, reject });
+        if (q.items.length >= maxBatch) void flush(record.id);
+        else schedule();
+      });
+    },
+  };
 }
 
 // ---- reactions --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import { DateTime } from 'luxon';
 import type { App } from '@slack/bolt';
 import {
   applyReaction,
+  createMessageRecorder,
   fileRefs,
   isHumanMessage,
   parseEmojiConfig,
@@ -177,6 +178,8 @@ export function createCapture(deps: SlackDeps): Capture {
   const queues = new Map<string, Promise<void>>();
   /** member_joined_channel retries: welcome once per event id (bounded memory). */
   const welcomed = new Set<string>();
+  /** Messages arriving together are appended in one durable write (group commit). */
+  const recorder = createMessageRecorder(deps.service);
 
   async function incidentFor(channel: string): Promise<IncidentRecord | undefined> {
     const hit = cache.get(channel);
@@ -252,7 +255,7 @@ export function createCapture(deps: SlackDeps): Capture {
     if (!record || record.status === 'closed') return;
     const [actor, text] = await Promise.all([actorFor(ev.user), plainText(ev.text)]);
     const files = fileRefs(ev.files);
-    const res = await deps.service.recordMessage(
+    const res = await recorder.record(
       record,
       {
         channel,
