@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Incident } from '../../src/app/service';
 import { foldIncident } from '../../src/core/fold';
+import * as m from '../../src/render/markdown';
 import { createRenderer, listTemplates, renderPostmortem } from '../../src/render/postmortem';
 import { buildView } from '../../src/render/view';
 import { IncidentBuilder, people, queueBacklogIncident } from '../helpers/incidentBuilder';
@@ -352,5 +353,52 @@ describe('large incidents', () => {
     expect(md).toContain('- **Duration:** 9 hours, 1 minute');
     // The diagram stays readable: at most 40 hypothesis bars, the rest summarized.
     expect(md).toContain(`%% ${hyps - 40} more hypotheses not drawn`);
+  });
+});
+
+describe('markdown escaping', () => {
+  it('mdInline: one line, every inline special escaped, intraword underscores kept', () => {
+    expect(m.mdInline('a | b *c* _d_ db_pool_size <b> [x](y) ~~s~~ \\ &lt;')).toBe(
+      'a \\| b \\*c\\* \\_d\\_ db_pool_size \\<b\\> \\[x\\](y) \\~\\~s\\~\\~ \\\\ &amp;lt;',
+    );
+    expect(m.mdInline('# h\n> q\n- l')).toBe('\\# h \\> q - l');
+    expect(m.mdInline('1. first')).toBe('1\\. first');
+    expect(m.mdInline('+ plus')).toBe('\\+ plus');
+    expect(m.mdInline('  ---  ')).toBe('\\---');
+    expect(m.mdInline('{{x}} {{{y}}}')).toBe('{{x}} {{{y}}}');
+  });
+
+  it('keeps a simple `code` span, escapes every other backtick', () => {
+    expect(m.mdInline('set `max.poll.records` to 500')).toBe('set `max.poll.records` to 500');
+    expect(m.mdInline('``` fence')).toBe('\\`\\`\\` fence');
+    expect(m.mdInline('one ` lone')).toBe('one \\` lone');
+    expect(m.mdCell('`a|b`')).toBe('`a\\|b`');
+  });
+
+  it('mdCell: pipes escaped, lines joined with <br>, never empty', () => {
+    expect(m.mdCell('a | b\n\nc')).toBe('a \\| b<br>c');
+    expect(m.mdCell('')).toBe(' ');
+  });
+
+  it('md: hard line breaks, paragraphs, line starts escaped, continuation indent', () => {
+    expect(m.md('first\n# second\n\n\n    - third', 2)).toBe(
+      'first\\\n  \\# second\n\n  \\- third',
+    );
+    expect(m.md('\n\nonly\n\n')).toBe('only');
+  });
+
+  it('code: a fence longer than any backtick run inside', () => {
+    expect(m.code('plain')).toBe('`plain`');
+    expect(m.code('a ``` b')).toBe('````a ``` b````');
+    expect(m.code('`edge`')).toBe('`` `edge` ``');
+    expect(m.code('a|b', true)).toBe('`a\\|b`');
+  });
+
+  it('tbd: an emphasized prompt that keeps code spans', () => {
+    expect(m.tbd('owner for A3')).toBe('_TBD: owner for A3_');
+    expect(m.tbd('impact (`/incident impact <text>`) *now*')).toBe(
+      '_TBD: impact (`/incident impact <text>`) \\*now\\*_',
+    );
+    expect(m.tbd('')).toBe('_TBD: fill this in_');
   });
 });
