@@ -158,9 +158,22 @@ export class PostmortemTemplates {
     const hit = this.templates.get(file);
     if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.value;
     const source = fs.readFileSync(file, 'utf8');
-    const value = this.hb.compile(source, { noEscape: true, strict: false, preventIndent: true });
+    const value = this.hb.compile(source, this.compileOptions());
     this.templates.set(file, { mtimeMs: st.mtimeMs, size: st.size, value });
     return value;
+  }
+
+  /**
+   * `noEscape`: escaping is the Markdown helpers' job. `knownHelpers`: our helpers are called
+   * directly by the compiled code (faster on 5,000-entry timelines); a field of the same name is
+   * still reachable as `this.name` or `./name`.
+   */
+  private compileOptions(): CompileOptions {
+    return {
+      noEscape: true,
+      preventIndent: true,
+      knownHelpers: Object.fromEntries(Object.keys(this.hb.helpers).map((h) => [h, true])),
+    };
   }
 
   /** (Re)registers partials when any partial file was added, removed or changed. */
@@ -190,7 +203,7 @@ export class PostmortemTemplates {
     for (const [name, file] of files) {
       this.hb.registerPartial(
         name,
-        this.hb.compile(fs.readFileSync(file, 'utf8'), { noEscape: true, preventIndent: true }),
+        this.hb.compile(fs.readFileSync(file, 'utf8'), this.compileOptions()),
       );
     }
     // Templates compiled against old partials resolve partials at run time, so they stay valid.

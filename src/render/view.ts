@@ -537,7 +537,8 @@ class TimeFormatter {
   field(t: DateTime | undefined, tbd: string): TimeField {
     if (!t) return unknownTime(tbd);
     const p = this.parts(t);
-    const iso = t.toUTC().toISO() ?? undefined;
+    // Date's ISO form is luxon's UTC ISO form ("2025-03-11T14:20:00.000Z"), many times faster.
+    const iso = new Date(t.toMillis()).toISOString();
     return {
       known: true,
       text: this.spansDays ? p.dateTime : p.clock,
