@@ -188,7 +188,8 @@ export function registerHelpers(hb: HandlebarsEnv): void {
     if (isField(v)) {
       const ms = (v as { ms?: unknown }).ms;
       if (!v.known) return tbd(v.tbd);
-      return typeof ms === 'number' ? humanDuration(ms) : mdInline(v.text ?? '');
+      if (v.text !== undefined) return mdInline(v.text);
+      return typeof ms === 'number' ? humanDuration(ms) : tbd(v.tbd);
     }
     return typeof v === 'number' && Number.isFinite(v) ? humanDuration(v) : tbd('duration');
   });

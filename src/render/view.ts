@@ -453,7 +453,7 @@ export const PROMPTS = {
     'impact start — when did users start to be affected? (`/incident impact <time> <text>`)',
   impact: 'impact — who was affected, how many, how badly? (`/incident impact <text>`)',
   rootCause:
-    'root cause — what caused it? (`/incident confirm H<n>` or `/incident rootcause <text>`)',
+    'root cause — what caused it? (`/incident confirm H<n>` or `/incident root-cause <text>`)',
   resolution: 'resolution — what restored service? (`/incident resolve <how>`)',
   rootCauseEvidence: 'evidence — what confirmed the root cause?',
   identifiedAt: 'when the root cause was identified',
@@ -713,12 +713,14 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
   };
 
   // ---- metrics
-  const metricViews: MetricView[] = metrics.map((m) => ({
-    key: m.key,
-    name: m.name,
-    formula: m.formula,
-    value: durationField(m.ms, m.missing || 'missing'),
-  }));
+  // A sum over no ruled-out hypotheses is "none", not "less than a minute".
+  const noneRuledOut = s.hypotheses.every((h) => h.outcome !== 'ruled_out');
+  const NONE = 'none (no hypothesis was ruled out)';
+  const metricViews: MetricView[] = metrics.map((m) => {
+    const value = durationField(m.ms, m.missing || 'missing');
+    if (m.key === 'time_on_ruled_out' && noneRuledOut) value.text = NONE;
+    return { key: m.key, name: m.name, formula: m.formula, value };
+  });
 
   // ---- analytics
   const fig = (f: AnalyticsFigure): FigureView => {
@@ -726,7 +728,10 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     if (f.ratio !== undefined) {
       return { ...base, known: true, text: `${Math.round(f.ratio * 100)}%`, ratio: f.ratio };
     }
-    if (f.ms !== undefined) return { ...base, known: true, text: humanDuration(f.ms), ms: f.ms };
+    if (f.ms !== undefined) {
+      const none = f.key === 'time_on_misleading_paths' && noneRuledOut;
+      return { ...base, known: true, text: none ? NONE : humanDuration(f.ms), ms: f.ms };
+    }
     return { ...base, known: false };
   };
   const g = analytics.longestGap;
