@@ -82,7 +82,8 @@ export function mdInline(text: string): string {
     .filter((l) => l !== '')
     .join(' ')
     .replace(/ {2,}/g, ' ');
-  return escapeLineStart(escapeSpans(joined));
+  // A trailing ` #` run would be taken as the closing sequence of a heading and vanish.
+  return escapeLineStart(escapeSpans(joined)).replace(/(\s)(#+)$/, '$1\\$2');
 }
 
 /**

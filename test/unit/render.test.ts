@@ -366,6 +366,8 @@ describe('markdown escaping', () => {
     expect(m.mdInline('+ plus')).toBe('\\+ plus');
     expect(m.mdInline('  ---  ')).toBe('\\---');
     expect(m.mdInline('{{x}} {{{y}}}')).toBe('{{x}} {{{y}}}');
+    expect(m.mdInline('outage in region ##')).toBe('outage in region \\##'); // not a closing ATX run
+    expect(m.mdInline('C# build')).toBe('C# build');
   });
 
   it('keeps a simple `code` span, escapes every other backtick', () => {
