@@ -152,9 +152,18 @@ function toTime(v: unknown): DateTime | undefined {
   return undefined;
 }
 
+const PREFORMATTED = { auto: 'text', clock: 'clock', datetime: 'dateTime', date: 'date' } as const;
+
 function timeHelper(kind: 'auto' | 'clock' | 'datetime' | 'date') {
   return (v: unknown, options: HelperOptions): string => {
     if (isField(v) && !v.known) return tbd(v.tbd);
+    if (isField(v)) {
+      // A TimeField carries its strings, already formatted (formatting again is Intl-costly).
+      const pre = (v as Partial<Record<'text' | 'clock' | 'dateTime' | 'date', unknown>>)[
+        PREFORMATTED[kind]
+      ];
+      if (typeof pre === 'string') return pre;
+    }
     const t = toTime(v);
     if (!t) return tbd('time');
     const zone = rootZone(options);

@@ -54,9 +54,12 @@ export function mermaidLabel(text: string, max = 48): string {
 
 /** Wall time in the incident zone, in the diagram's `dateFormat` (YYYY-MM-DD HH:mm). */
 function wall(t: DateTime, zone: string): string {
-  const local = t.setZone(zone);
-  return (local.isValid ? local : t.toUTC()).toFormat('yyyy-MM-dd HH:mm');
+  const z = t.setZone(zone);
+  const l = z.isValid ? z : t.toUTC();
+  return `${l.year}-${pad2(l.month)}-${pad2(l.day)} ${pad2(l.hour)}:${pad2(l.minute)}`;
 }
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** A task line's end: at least a minute after its start, so every bar is visible. */
 function endOf(start: DateTime, end: DateTime): DateTime {

@@ -22,7 +22,7 @@ import { humanDuration } from '../core/duration';
 import type { Hypothesis, IncidentState, TimelineItem } from '../core/fold';
 import { computeMetrics, incidentStart, rootCauseIdentifiedAt } from '../core/metrics';
 import { formatIncidentNumber, type Actor, type Severity } from '../core/model';
-import { formatClock, formatDateTime, zoneAbbreviation } from '../core/time';
+import { zoneAbbreviation } from '../core/time';
 import { ganttDiagram } from './mermaid';
 
 // ---- building blocks -----------------------------------------------------------------------
@@ -512,12 +512,16 @@ const sevLabel = (s: Severity): string => s.toUpperCase();
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
 /**
  * Formats times in one zone, memoized per minute: a 5,000-event timeline has few distinct
- * minutes, and zone formatting (Intl) is the costly part of building the view.
+ * minutes. The zone's abbreviation (the costly part: Intl) is memoized per UTC offset; the
+ * strings are those of formatClock / formatDateTime in core/time.ts.
  */
 class TimeFormatter {
   private readonly cache = new Map<number, { clock: string; dateTime: string; date: string }>();
+  private readonly abbreviations = new Map<number, string>();
   constructor(
     private readonly zone: string,
     public spansDays: boolean,
@@ -527,8 +531,15 @@ class TimeFormatter {
     const minute = Math.floor(t.toMillis() / MINUTE_MS);
     let p = this.cache.get(minute);
     if (!p) {
-      const dateTime = formatDateTime(t, this.zone);
-      p = { clock: formatClock(t, this.zone), dateTime, date: dateTime.slice(0, 10) };
+      const local = t.setZone(this.zone);
+      let abbr = this.abbreviations.get(local.offset);
+      if (abbr === undefined) {
+        abbr = zoneAbbreviation(t, this.zone);
+        this.abbreviations.set(local.offset, abbr);
+      }
+      const date = `${local.year}-${pad2(local.month)}-${pad2(local.day)}`;
+      const clock = `${pad2(local.hour)}:${pad2(local.minute)} ${abbr}`;
+      p = { clock, dateTime: `${date} ${clock}`, date };
       this.cache.set(minute, p);
     }
     return p;

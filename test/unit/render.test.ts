@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Incident } from '../../src/app/service';
 import { foldIncident } from '../../src/core/fold';
+import { formatClock, formatDateTime } from '../../src/core/time';
 import * as m from '../../src/render/markdown';
 import { createRenderer, listTemplates, renderPostmortem } from '../../src/render/postmortem';
 import { buildView } from '../../src/render/view';
@@ -127,6 +128,34 @@ describe('zones and dates', () => {
     expect(md).toContain('- **2025-03-12 01:10 UTC** — Batch 4411');
     expect(md).toContain('- **Duration:** 3 hours, 35 minutes');
     expect(md).toContain('axisFormat %m-%d %H:%M');
+  });
+
+  it('formats every time exactly as core/time does, across zones and DST changes', () => {
+    const zones = [
+      'UTC',
+      'America/Los_Angeles',
+      'Asia/Kolkata',
+      'Europe/London',
+      'Australia/Adelaide',
+    ];
+    for (const zone of zones) {
+      // 2025-03-08 → 2025-04-08 spans the US, EU and AU clock changes.
+      const b = new IncidentBuilder({ zone, date: '2025-03-08' })
+        .opened('00:00', 'x')
+        .detected('00:00');
+      const base = b.time('00:00');
+      for (let i = 1; i <= 200; i += 1) b.log(base.plus({ minutes: i * 223 }), `e${i}`);
+      const inc = b.incident();
+      const view = buildView(inc, { now: NOW });
+      expect(view.spansDays).toBe(true);
+      view.timeline.forEach((e, i) => {
+        const at = inc.state.timeline[i].at;
+        expect(e.at.clock).toBe(formatClock(at, zone));
+        expect(e.at.dateTime).toBe(formatDateTime(at, zone));
+        expect(e.when).toBe(formatDateTime(at, zone));
+        expect(e.at.iso).toBe(at.toUTC().toISO());
+      });
+    }
   });
 
   it('shows no dates in the timeline of a one-day incident', () => {
