@@ -1,0 +1,378 @@
+/**
+ * Slack-path benchmarks, against the real app (Bolt HTTP receiver, SQLite store in a temp dir)
+ * with the Slack Web API answered by the local emulator; every request is signed like Slack's.
+ *
+ * 1. Slash-command ack latency: 300 `/incident log …` commands, one at a time, measured from
+ *    sending the request to receiving the ack, against the real bot and, in the same run, a bare
+ *    Bolt app (HTTPReceiver, same signing secret) whose only listener acks.
+ *    Targets: p99 <= 50 ms; p50 <= 1.5 x the bare app's p50.
+ * 2. Message events ingested per second with 16 in flight, until everything is recorded
+ *    (target >= 500/s); 5 % of them are delivered again as Slack retries, and the store must hold
+ *    each message exactly once.
+ * 3. chat.update calls for the status card during a 1,000-message burst, against the bound of
+ *    the 3 s coalescing: ceil(burst seconds / 3) + 1.
+ *
+ * Runs under plain node after `tsc -p tsconfig.build.json` (no jest): it uses the harness in
+ * test/helpers (testBot, signing, slackEmulator), which imports no test framework.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { eventCallbackBody, slashCommandBody, TEST_SIGNING_SECRET } from '../test/helpers/signing';
+import { startTestBot, type TestBot } from '../test/helpers/testBot';
+
+const COMMANDS = 300;
+const WARMUP = 30;
+const MESSAGES = 2000;
+const IN_FLIGHT = 16;
+const BURST = 1000;
+const CARD_INTERVAL_MS = 3000;
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[rank] ?? NaN;
+}
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/**
+ * The load generator runs in a worker thread with its own event loop, so a latency is the time
+ * until the ack reaches the client, not until the bot's event loop lets the client read it (the
+ * bot keeps working after it acks). It signs each body like Slack and sends the given requests
+ * with at most `inFlight` outstanding; it answers each request's latency and the elapsed time.
+ */
+const LOADGEN = `
+const { parentPort } = require('node:worker_threads');
+const { createHmac } = require('node:crypto');
+const { performance } = require('node:perf_hooks');
+parentPort.on('message', async (job) => {
+  const lat = new Array(job.requests.length);
+  let next = 0, failures = 0, firstFailure;
+  const t0 = performance.now();
+  async function one(r) {
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = 'v0=' + createHmac('sha256', job.secret).update('v0:' + ts + ':' + r.body).digest('hex');
+    const s = performance.now();
+    const res = await fetch(job.url, {
+      method: 'POST',
+      headers: Object.assign({ 'Content-Type': r.contentType, 'X-Slack-Request-Timestamp': String(ts), 'X-Slack-Signature': sig }, r.headers || {}),
+      body: r.body,
+    });
+    await res.text();
+    if (res.status !== 200) { failures++; firstFailure = firstFailure || res.status; }
+    return performance.now() - s;
+  }
+  async function worker() {
+    while (next < job.requests.length) { const i = next++; lat[i] = await one(job.requests[i]); }
+  }
+  try {
+    await Promise.all(Array.from({ length: Math.min(job.inFlight, job.requests.length) }, worker));
+    parentPort.postMessage({ lat, elapsedMs: performance.now() - t0, failures, firstFailure });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.stack || err) });
+  }
+});
+`;
+
+interface LoadRequest {
+  body: string;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+interface LoadResult {
+  lat: number[];
+  elapsedMs: number;
+}
+
+class LoadGen {
+  private readonly worker = new Worker(LOADGEN, { eval: true });
+
+  run(url: string, secret: string, requests: LoadRequest[], inFlight: number): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      this.worker.once(
+        'message',
+        (m: LoadResult & { error?: string; failures: number; firstFailure?: number }) => {
+          if (m.error) reject(new Error(m.error));
+          else if (m.failures)
+            reject(new Error(`${m.failures} requests failed (HTTP ${m.firstFailure})`));
+          else resolve(m);
+        },
+      );
+      this.worker.postMessage({ url, secret, requests, inFlight });
+    });
+  }
+
+  stop(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+/**
+ * Server-side time to ack: from Bolt receiving the verified request (processEvent) to the
+ * listener calling ack(). Excludes the HTTP round trip and the client being scheduled.
+ */
+function timeAcks(app: App): { times: number[] } {
+  const out = { times: [] as number[] };
+  const process = app.processEvent.bind(app);
+  app.processEvent = (event) => {
+    const t0 = performance.now();
+    const ack = event.ack;
+    const timed: typeof ack = async (response) => {
+      out.times.push(performance.now() - t0);
+      return ack(response);
+    };
+    return process({ ...event, ack: timed });
+  };
+  return out;
+}
+
+/** A bare Bolt app on its own HTTP receiver: one listener that only acks `/incident`. */
+async function startBareApp(): Promise<{ url: string; app: App; stop(): Promise<void> }> {
+  const receiver = new HTTPReceiver({
+    signingSecret: TEST_SIGNING_SECRET,
+    endpoints: '/slack/events',
+    port: 0,
+    processBeforeResponse: false,
+    logLevel: LogLevel.ERROR,
+  });
+  const app = new App({
+    receiver,
+    // No Web API calls: a static authorization instead of auth.test.
+    authorize: async () => ({ botToken: 'xoxb-bench', botId: 'B_BENCH', botUserId: 'U_BENCH' }),
+    logLevel: LogLevel.ERROR,
+  });
+  app.command('/incident', async ({ ack }) => {
+    await ack();
+  });
+  const server = (await app.start(0)) as Server;
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/slack/events`,
+    app,
+    stop: () => app.stop() as Promise<void>,
+  };
+}
+
+function commandRequest(channel: string, i: number, label: string): LoadRequest {
+  return {
+    contentType: 'application/x-www-form-urlencoded',
+    body: slashCommandBody({
+      text: `log bench ${label} entry ${i}`,
+      channel_id: channel,
+      channel_name: 'bench',
+      user_id: i % 2 ? 'U_BOB' : 'U_ALICE',
+      user_name: i % 2 ? 'bob' : 'alice',
+    }),
+  };
+}
+
+function eventRequest(
+  event: Record<string, unknown>,
+  eventId: string,
+  retryNum?: number,
+): LoadRequest {
+  return {
+    contentType: 'application/json',
+    body: JSON.stringify(eventCallbackBody(event, { eventId })),
+    ...(retryNum !== undefined
+      ? {
+          headers: {
+            'X-Slack-Retry-Num': String(retryNum),
+            'X-Slack-Retry-Reason': 'http_timeout',
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Ack latency of `n` commands sent one at a time; with `settle`, the bot finishes the work each
+ * command started before the next is sent (isolated acks), else they go back to back.
+ */
+async function commandLatencies(
+  gen: LoadGen,
+  target: { url: string; secret: string; idle?: () => Promise<void> },
+  channel: string,
+  n: number,
+  label: string,
+  settle: boolean,
+): Promise<number[]> {
+  if (!settle) {
+    const reqs = Array.from({ length: n }, (_, i) => commandRequest(channel, i, label));
+    return (await gen.run(target.url, target.secret, reqs, 1)).lat;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await gen.run(target.url, target.secret, [commandRequest(channel, i, label)], 1);
+    out.push(r.lat[0] ?? NaN);
+    await target.idle?.();
+  }
+  return out;
+}
+
+async function openIncident(bot: TestBot, title: string): Promise<{ id: string; channel: string }> {
+  const before = new Set((await bot.service.list()).map((r) => r.id));
+  await bot.command(`start sev2 ${title}`);
+  const rec = (await bot.service.list()).find((r) => !before.has(r.id));
+  if (!rec?.channel) throw new Error(`could not open the bench incident "${title}"`);
+  return { id: rec.id, channel: rec.channel };
+}
+
+function messageEvent(channel: string, ts: string, i: number): Record<string, unknown> {
+  return {
+    type: 'message',
+    channel,
+    channel_type: 'channel',
+    user: i % 3 === 0 ? 'U_CAROL' : i % 2 ? 'U_BOB' : 'U_ALICE',
+    text: i % 10 === 0 ? `<@U_ALICE> check shard ${i} &amp; its replica` : `status update ${i}`,
+    ts,
+    event_ts: ts,
+  };
+}
+
+export async function runSlackBench(): Promise<Record<string, number | string>> {
+  const bot = await startTestBot({ env: { STATUS_CARD_INTERVAL_MS: String(CARD_INTERVAL_MS) } });
+  const bare = await startBareApp();
+  const gen = new LoadGen();
+  const bareAcks = timeAcks(bare.app);
+  const botAcks = timeAcks(bot.handle.app);
+  try {
+    // ---- 1. ack latency ------------------------------------------------------------------------
+    const cmdInc = await openIncident(bot, 'Bench command latency');
+    const botTarget = { url: bot.url, secret: bot.signingSecret, idle: () => bot.idle() };
+    const bareTarget = { url: bare.url, secret: TEST_SIGNING_SECRET };
+    await commandLatencies(gen, bareTarget, cmdInc.channel, WARMUP, 'warm', true);
+    await commandLatencies(gen, botTarget, cmdInc.channel, WARMUP, 'warm', true);
+    bareAcks.times.length = 0;
+    botAcks.times.length = 0;
+    const bareMs = await commandLatencies(gen, bareTarget, cmdInc.channel, COMMANDS, 'bare', true);
+    const botMs = await commandLatencies(gen, botTarget, cmdInc.channel, COMMANDS, 'bot', true);
+    const bareServer = [...bareAcks.times];
+    const botServer = [...botAcks.times];
+    // The same 300 back to back: each ack may wait for the work the previous command started.
+    const b2bMs = await commandLatencies(gen, botTarget, cmdInc.channel, COMMANDS, 'b2b', false);
+    await bot.idle();
+    const logged = (await bot.service.load(cmdInc.id)).events.filter(
+      (e) => e.type === 'timeline.entry',
+    ).length;
+    if (logged !== 2 * COMMANDS + WARMUP) {
+      throw new Error(`expected ${2 * COMMANDS + WARMUP} timeline entries, found ${logged}`);
+    }
+    const botP50 = percentile(botMs, 50);
+    const botP99 = percentile(botMs, 99);
+    const bareP50 = percentile(bareMs, 50);
+    const bareP99 = percentile(bareMs, 99);
+
+    // ---- 2. message ingest ---------------------------------------------------------------------
+    const msgInc = await openIncident(bot, 'Bench message ingest');
+    const base = Math.floor(Date.now() / 1000) - 86_400;
+    const tsOf = (i: number): string =>
+      `${base + Math.floor(i / 100)}.${String(i).padStart(6, '0')}`;
+    const retries = Math.floor(MESSAGES * 0.05);
+    const ingestReqs: LoadRequest[] = [];
+    for (let i = 0; i < MESSAGES; i++) {
+      ingestReqs.push(eventRequest(messageEvent(msgInc.channel, tsOf(i), i), `EvBENCHMSG${i}`));
+    }
+    // 5 % delivered again as Slack retries (same event id, X-Slack-Retry-Num).
+    for (let k = 0; k < retries; k++) {
+      const i = k * 19;
+      ingestReqs.push(eventRequest(messageEvent(msgInc.channel, tsOf(i), i), `EvBENCHMSG${i}`, 1));
+    }
+    const t0 = performance.now();
+    await gen.run(bot.url, bot.signingSecret, ingestReqs, IN_FLIGHT);
+    await bot.idle();
+    const ingestMs = performance.now() - t0;
+    const stored = (await bot.service.load(msgInc.id)).events.filter(
+      (e) => e.type === 'chat.message',
+    );
+    const distinct = new Set(stored.map((e) => (e.type === 'chat.message' ? e.ts : ''))).size;
+    const perSecond = MESSAGES / (ingestMs / 1000);
+    const exactlyOnce = stored.length === MESSAGES && distinct === MESSAGES;
+
+    // ---- 3. status-card updates under a burst ----------------------------------------------------
+    const burstInc = await openIncident(bot, 'Bench card burst');
+    const cardMessage = bot.emulator.messages.find(
+      (m) =>
+        m.channel === burstInc.channel &&
+        JSON.stringify(m.blocks ?? null).includes('incident_status:'),
+    );
+    if (!cardMessage) throw new Error('the burst incident has no status card');
+    await new Promise((r) => setTimeout(r, CARD_INTERVAL_MS + 100)); // start from an idle card
+    const updatesBefore = bot.emulator.callsTo('chat.update').length;
+    const b0 = performance.now();
+    const burstReqs = Array.from({ length: BURST }, (_, i) =>
+      eventRequest(messageEvent(burstInc.channel, tsOf(i), i), `EvBENCHBURST${i}`),
+    );
+    await gen.run(bot.url, bot.signingSecret, burstReqs, IN_FLIGHT);
+    await bot.idle();
+    const burstSec = (performance.now() - b0) / 1000;
+    // Let the trailing update (at most one interval later) go out.
+    await new Promise((r) => setTimeout(r, CARD_INTERVAL_MS + 200));
+    await bot.idle();
+    const cardUpdates = bot.emulator
+      .callsTo('chat.update')
+      .slice(updatesBefore)
+      .filter((c) => c.params.channel === burstInc.channel && c.params.ts === cardMessage.ts);
+    const bound = Math.ceil(burstSec / (CARD_INTERVAL_MS / 1000)) + 1;
+    const burstStored = (await bot.service.load(burstInc.id)).events.filter(
+      (e) => e.type === 'chat.message',
+    ).length;
+
+    const results: Record<string, number | string> = {
+      'slash-command ack p50, real bot (ms)': round(botP50),
+      'slash-command ack p99, real bot (ms; target <= 50)': round(botP99),
+      'slash-command ack p50 / p99, bare Bolt app (ms)': `${round(bareP50)} / ${round(bareP99)}`,
+      'bot p50 / bare p50 (target <= 1.5)': round(botP50 / bareP50),
+      'server-side time to ack p50 / p99, real bot (ms)': `${round(percentile(botServer, 50), 3)} / ${round(percentile(botServer, 99), 3)}`,
+      'server-side time to ack p50 / p99, bare Bolt app (ms)': `${round(percentile(bareServer, 50), 3)} / ${round(percentile(bareServer, 99), 3)}`,
+      'slash-command ack p50 / p99, real bot, 300 back to back (ms)': `${round(percentile(b2bMs, 50))} / ${round(percentile(b2bMs, 99))}`,
+      [`message events ingested per second, ${IN_FLIGHT} in flight (target >= 500)`]:
+        Math.round(perSecond),
+      [`messages recorded exactly once (${MESSAGES} + ${retries} retries)`]: exactlyOnce
+        ? `yes (${stored.length})`
+        : `NO: ${stored.length} stored, ${distinct} distinct`,
+      [`chat.update calls during a ${BURST}-message burst (${round(burstSec)} s)`]:
+        cardUpdates.length,
+      'chat.update bound ceil(burst s / 3) + 1': bound,
+      'burst messages recorded': burstStored,
+    };
+    printTable(results, {
+      ackOk: botP99 <= 50 && botP50 <= 1.5 * bareP50,
+      ingestOk: perSecond >= 500 && exactlyOnce,
+      cardOk: cardUpdates.length <= bound && burstStored === BURST,
+    });
+    return results;
+  } finally {
+    await gen.stop();
+    await bare.stop().catch(() => undefined);
+    await bot.close();
+  }
+}
+
+function printTable(
+  results: Record<string, number | string>,
+  ok: { ackOk: boolean; ingestOk: boolean; cardOk: boolean },
+): void {
+  const rows = Object.entries(results).map(([k, v]) => [k, String(v)] as const);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = [
+    'Slack path',
+    ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
+    `  targets: ack ${ok.ackOk ? 'met' : 'MISSED'}, ingest ${ok.ingestOk ? 'met' : 'MISSED'}, card updates ${ok.cardOk ? 'within bound' : 'OVER BOUND'}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+if (require.main === module) {
+  runSlackBench().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
