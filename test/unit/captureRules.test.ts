@@ -6,14 +6,17 @@ import {
   DEFAULT_EMOJI,
   EmojiConfigError,
   applyReaction,
+  createMessageRecorder,
   fileRefs,
   isHumanMessage,
   parseEmojiConfig,
   reactionMeaning,
+  slackTime,
   type ReactionInput,
 } from '../../src/app/capture';
 import { IncidentService } from '../../src/app/service';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { StoreUnavailableError } from '../../src/store/store';
 
 const ALICE = { id: 'U_ALICE', name: 'Alice' };
 const BOB = { id: 'U_BOB', name: 'Bob' };
@@ -381,5 +384,139 @@ describe('applyReaction', () => {
     expect(await apply(input)).toEqual({});
     expect(await eventCount()).toBe(count);
     expect((await state()).hypotheses[0]!.source).toBe('import');
+  });
+});
+
+describe('slackTime', () => {
+  it('reads a Slack ts as UTC with whole milliseconds, without float rounding', () => {
+    expect(slackTime('1741082700.000100').toISO()).toBe('2025-03-04T10:05:00.000Z');
+    expect(slackTime('1741082700.999999').toMillis()).toBe(1741082700999);
+    expect(slackTime('1741082700.5').toMillis()).toBe(1741082700500);
+    expect(slackTime('1741082700').toMillis()).toBe(1741082700000);
+    expect(slackTime('1741082700.000100').zoneName).toBe('UTC');
+    expect(slackTime('nope').isValid).toBe(false);
+  });
+});
+
+describe('createMessageRecorder (group commit)', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let service: IncidentService;
+  let n = 0;
+  const now = T0.plus({ minutes: 30 });
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-recorder-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    n += 1;
+    store = openSqliteStore({ dataDir: path.join(dir, `r${n}`) });
+    service = new IncidentService({ store, render: () => '', clock: () => now });
+  });
+  afterEach(async () => store.close());
+
+  const open = async (title = 'Checkout down') => {
+    const { incident } = await service.start(
+      { team: 'T1', title, severity: 'sev2', zone: 'UTC' },
+      { actor: ALICE, source: 'command', at: T0 },
+    );
+    return incident.record;
+  };
+  const msg = (ts: string, text = `message ${ts}`) => ({
+    channel: 'C_INC',
+    ts,
+    user: ALICE.id,
+    userName: 'Alice',
+    text,
+  });
+  const ctx = (ts: string) => ({ actor: ALICE, source: 'message' as const, at: slackTime(ts) });
+
+  it('builds the same event as IncidentService.recordMessage', async () => {
+    const a = await open('A');
+    const b = await open('B');
+    const recorder = createMessageRecorder(service);
+    // Keys are unique across the store: the same message in another channel.
+    const other = { ...msg('1741082700.000100'), channel: 'C_OTHER' };
+    const at = ctx('1741082700.000100');
+    const viaService = await service.recordMessage(a, msg('1741082700.000100'), at);
+    const viaRecorder = await recorder.record(b, other, at);
+    expect(viaRecorder.recorded).toBe(true);
+    const strip = (e: (typeof viaService.events)[number]) => ({
+      ...e,
+      seq: 0,
+      key: e.key?.replace('C_OTHER', 'C_INC'),
+      ...(e.type === 'chat.message' ? { channel: 'C_INC' } : {}),
+    });
+    expect(viaRecorder.events.map(strip)).toEqual(viaService.events.map(strip));
+    expect(viaRecorder.events[0]).toMatchObject({
+      type: 'chat.message',
+      key: 'msg:C_OTHER:1741082700.000100',
+      source: 'message',
+    });
+  });
+
+  it('appends messages that arrive together in one store write, each caller told its own outcome', async () => {
+    const rec = await open();
+    const recorder = createMessageRecorder(service);
+    const append = jest.spyOn(store, 'append');
+    const tss = Array.from(
+      { length: 50 },
+      (_, i) => `17410827${String(i).padStart(2, '0')}.000100`,
+    );
+    const results = await Promise.all([
+      ...tss.map((ts) => recorder.record(rec, msg(ts), ctx(ts))),
+      // The same message twice in the batch (a Slack retry): recorded once.
+      recorder.record(rec, msg(tss[7]!), ctx(tss[7]!)),
+    ]);
+    expect(append).toHaveBeenCalledTimes(1);
+    expect(append.mock.calls[0]![1]).toHaveLength(51);
+    expect(results.filter((r) => r.recorded)).toHaveLength(50);
+    expect(results[7]!.recorded).toBe(true);
+    expect(results[50]!.recorded).toBe(false);
+    const events = (await service.load(rec.id)).events.filter((e) => e.type === 'chat.message');
+    expect(events).toHaveLength(50);
+    // A later retry of a recorded message is a duplicate too.
+    expect((await recorder.record(rec, msg(tss[0]!), ctx(tss[0]!))).recorded).toBe(false);
+    append.mockRestore();
+  });
+
+  it('keeps incidents apart and splits a queue longer than maxBatch', async () => {
+    const a = await open('A');
+    const b = await open('B');
+    const recorder = createMessageRecorder(service, { maxBatch: 10 });
+    const append = jest.spyOn(store, 'append');
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) => {
+        const ts = `17410827${String(i).padStart(2, '0')}.000100`;
+        return recorder.record(i % 5 === 0 ? b : a, msg(ts), ctx(ts));
+      }),
+    );
+    expect(append.mock.calls.every((c) => c[1].length <= 10)).toBe(true);
+    const count = async (id: string) =>
+      (await service.load(id)).events.filter((e) => e.type === 'chat.message').length;
+    expect(await count(a.id)).toBe(20);
+    expect(await count(b.id)).toBe(5);
+    append.mockRestore();
+  });
+
+  it('records nothing into a closed record and rejects every caller when the store fails', async () => {
+    const rec = await open();
+    const recorder = createMessageRecorder(service);
+    expect(await recorder.record({ ...rec, status: 'closed' }, msg('1.1'), ctx('1.1'))).toEqual({
+      recorded: false,
+      events: [],
+    });
+    const append = jest
+      .spyOn(store, 'append')
+      .mockRejectedValue(new StoreUnavailableError('disk gone'));
+    const results = await Promise.allSettled([
+      recorder.record(rec, msg('2.1'), ctx('2.1')),
+      recorder.record(rec, msg('2.2'), ctx('2.2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/not reachable/);
+    append.mockRestore();
+    expect((await recorder.record(rec, msg('2.1'), ctx('2.1'))).recorded).toBe(true);
   });
 });
