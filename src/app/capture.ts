@@ -233,6 +233,11 @@ export interface MessageRecorder {
     msg: EventPayloads['chat.message'],
     ctx: Ctx,
   ): Promise<{ recorded: boolean; events: StoredEvent[] }>;
+  /**
+   * Resolves once every message queued so far for the incident is written (or failed): call it
+   * before recording something that must come after them (an edit, a reaction).
+   */
+  settled(incidentId: string): Promise<void>;
 }
 
 interface Pending {
@@ -258,6 +263,8 @@ export function createMessageRecorder(
   const maxBatch = opts.maxBatch ?? 500;
   const queues = new Map<string, { record: IncidentRecord; items: Pending[] }>();
   const writing = new Set<string>();
+  /** The promise of the last message queued per incident (writes are FIFO per incident). */
+  const last = new Map<string, Promise<unknown>>();
   let scheduled = false;
 
   const schedule = (): void => {
@@ -316,7 +323,7 @@ export function createMessageRecorder(
         source: ctx.source,
         key: ctx.key ?? `msg:${msg.channel}:${msg.ts}`,
       } as NewEvent<'chat.message'>;
-      return new Promise((resolve, reject) => {
+      const p = new Promise<{ recorded: boolean; events: StoredEvent[] }>((resolve, reject) => {
         let q = queues.get(record.id);
         if (!q) {
           q = { record, items: [] };
@@ -326,6 +333,16 @@ export function createMessageRecorder(
         if (q.items.length >= maxBatch) void flush(record.id);
         else schedule();
       });
+      const tail = p.catch(() => undefined);
+      last.set(record.id, tail);
+      void tail.then(() => {
+        if (last.get(record.id) === tail) last.delete(record.id);
+      });
+      return p;
+    },
+
+    async settled(incidentId) {
+      await last.get(incidentId);
     },
   };
 }

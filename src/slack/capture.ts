@@ -277,6 +277,7 @@ export function createCapture(deps: SlackDeps): Capture {
     if (!m?.ts || m.bot_id || m.subtype === 'bot_message' || prev?.bot_id) return;
     const record = await incidentFor(channel);
     if (!record || record.status === 'closed') return;
+    await recorder.settled(record.id); // the message itself first
     const key = eventId ? `evt:${eventId}` : undefined;
     const editor = m.edited?.user ?? m.user;
     const actor = editor ? await actorFor(editor) : { id: 'unknown', name: 'unknown' };
@@ -310,6 +311,7 @@ export function createCapture(deps: SlackDeps): Capture {
     if (!ts || prev?.bot_id || prev?.subtype === 'bot_message') return;
     const record = await incidentFor(channel);
     if (!record || record.status === 'closed') return;
+    await recorder.settled(record.id);
     // Slack does not say who deleted it; the author is the best account.
     const actor = prev?.user ? await actorFor(prev.user) : { id: 'unknown', name: 'unknown' };
     const res = await deps.service.recordMessageChange(
@@ -389,6 +391,7 @@ export function createCapture(deps: SlackDeps): Capture {
     if (!channel || !ts) return;
     const record = await incidentFor(channel);
     if (!record) return;
+    await recorder.settled(record.id); // a message reacted to right away may still be queued
     const incident = await deps.service.load(record.id);
     const message = await messageFor(incident, channel, ts);
     if (!message) {
@@ -456,6 +459,7 @@ export function createCapture(deps: SlackDeps): Capture {
       await serial(channel, async () => {
         const record = await incidentFor(channel);
         if (!record || record.status === 'closed') return;
+        await recorder.settled(record.id);
         const key = eventId ? { key: `evt:${eventId}` } : {};
         const actor = await actorFor(ev.user);
         const at = tsTime(ev.event_ts);

@@ -481,6 +481,19 @@ describe('createMessageRecorder (group commit)', () => {
     append.mockRestore();
   });
 
+  it('settled() waits for the messages queued so far', async () => {
+    const rec = await open();
+    const recorder = createMessageRecorder(service);
+    const count = async () =>
+      (await service.load(rec.id)).events.filter((e) => e.type === 'chat.message').length;
+    void recorder.record(rec, msg('3.1'), ctx('3.1'));
+    void recorder.record(rec, msg('3.2'), ctx('3.2'));
+    expect(await count()).toBe(0);
+    await recorder.settled(rec.id);
+    expect(await count()).toBe(2);
+    await recorder.settled('no-such-incident');
+  });
+
   it('keeps incidents apart and splits a queue longer than maxBatch', async () => {
     const a = await open('A');
     const b = await open('B');
