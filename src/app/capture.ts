@@ -284,6 +284,13 @@ export function createMessageRecorder(
     if (q.items.length === 0) queues.delete(id);
     writing.add(id);
     try {
+      // One cheap read per write, not per message: the caller's record may come from a cache,
+      // and nothing is recorded once the incident is closed (here or by another replica).
+      const fresh = await service.store.getIncident(id);
+      if (!fresh || fresh.status === 'closed') {
+        for (const i of items) i.resolve({ recorded: false, events: [] });
+        return;
+      }
       const res = await service.store.append(
         id,
         items.map((i) => i.event),

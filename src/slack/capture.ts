@@ -20,10 +20,12 @@
  * for messages, `evt:<event_id>` for edits, deletes and pins, `rx:<event_id>` for reactions — and
  * a repeated reaction has no effect (so no second thread reply).
  *
- * The channel → incident look-up is cached briefly (CHANNEL_CACHE_MS) and the cache is dropped
- * whenever a slash command, button or modal finishes (any of them may close or open an incident),
- * so nothing is recorded into an incident after `/incident close` has completed; the service
- * refuses to record into a record whose status is closed as well.
+ * The channel → incident look-up of the message hot path is cached briefly (CHANNEL_CACHE_MS),
+ * and the cache is dropped whenever a slash command, button or modal finishes (any of them may
+ * open or close an incident). Nothing is ever recorded into a closed incident: the group-commit
+ * recorder re-reads the incident once per write (so a close by another replica counts too), the
+ * rarer paths (edits, deletes, pins, reactions, joins) read it fresh, and the service refuses to
+ * record into a closed incident.
  *
  * Web API methods used here: users.info (via SlackOps, cached there), chat.postMessage in a thread
  * (SlackOps.postThread), chat.postEphemeral, conversations.history and conversations.replies (to
@@ -181,7 +183,16 @@ export function createCapture(deps: SlackDeps): Capture {
   /** Messages arriving together are appended in one durable write (group commit). */
   const recorder = createMessageRecorder(deps.service);
 
-  async function incidentFor(channel: string): Promise<IncidentRecord | undefined> {
+  /**
+   * The incident whose channel this is. The hot message path uses the brief cache (the recorder
+   * re-reads the record once per write, so a closed incident is never written to); the rare
+   * paths (edits, deletes, pins, joins) read it fresh.
+   */
+  async function incidentFor(
+    channel: string,
+    opts: { fresh?: boolean } = {},
+  ): Promise<IncidentRecord | undefined> {
+    if (opts.fresh) return deps.service.recordByChannel(channel);
     const hit = cache.get(channel);
     if (hit && Date.now() - hit.at < CHANNEL_CACHE_MS) return hit.record;
     let p = lookups.get(channel);
@@ -275,7 +286,7 @@ export function createCapture(deps: SlackDeps): Capture {
     const m = ev.message;
     const prev = ev.previous_message;
     if (!m?.ts || m.bot_id || m.subtype === 'bot_message' || prev?.bot_id) return;
-    const record = await incidentFor(channel);
+    const record = await incidentFor(channel, { fresh: true });
     if (!record || record.status === 'closed') return;
     await recorder.settled(record.id); // the message itself first
     const key = eventId ? `evt:${eventId}` : undefined;
@@ -309,7 +320,7 @@ export function createCapture(deps: SlackDeps): Capture {
     const ts = ev.deleted_ts ?? ev.previous_message?.ts;
     const prev = ev.previous_message;
     if (!ts || prev?.bot_id || prev?.subtype === 'bot_message') return;
-    const record = await incidentFor(channel);
+    const record = await incidentFor(channel, { fresh: true });
     if (!record || record.status === 'closed') return;
     await recorder.settled(record.id);
     // Slack does not say who deleted it; the author is the best account.
@@ -457,7 +468,7 @@ export function createCapture(deps: SlackDeps): Capture {
       if (m.bot_id || m.subtype === 'bot_message') return; // e.g. the status card itself
       const ts = m.ts;
       await serial(channel, async () => {
-        const record = await incidentFor(channel);
+        const record = await incidentFor(channel, { fresh: true });
         if (!record || record.status === 'closed') return;
         await recorder.settled(record.id);
         const key = eventId ? { key: `evt:${eventId}` } : {};
@@ -496,7 +507,7 @@ export function createCapture(deps: SlackDeps): Capture {
         welcomed.add(eventId);
         if (welcomed.size > 1000) welcomed.delete(welcomed.values().next().value as string);
       }
-      const record = await incidentFor(ev.channel);
+      const record = await incidentFor(ev.channel, { fresh: true });
       if (!record || record.status === 'closed') return;
       const incident = await deps.service.load(record.id);
       const st = incident.state;

@@ -455,6 +455,17 @@ describe('chat capture (e2e)', () => {
     expect((await incident()).state.messages.map((m) => m.text)).toEqual(['before close']);
   });
 
+  it('respects at once a close made elsewhere (another replica), despite the channel cache', async () => {
+    await open();
+    await say('before close');
+    const ctx = { actor: { id: 'U_ALICE', name: 'Alice' }, source: 'command' as const };
+    await bot.service.resolve(incidentId, 'rolled back', ctx);
+    await bot.service.close(incidentId, ctx);
+    const count = (await incident()).events.length;
+    await say('right after the close');
+    expect((await incident()).events.length).toBe(count);
+  });
+
   it('welcomes someone joining the incident channel (ephemeral), and only once per event', async () => {
     await open();
     bot.emulator.addUser({ id: 'U_DAVE', name: 'Dave' });

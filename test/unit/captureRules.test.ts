@@ -513,23 +513,38 @@ describe('createMessageRecorder (group commit)', () => {
     append.mockRestore();
   });
 
-  it('records nothing into a closed record and rejects every caller when the store fails', async () => {
+  it('records nothing into a closed incident, even from a stale record, and rejects every caller when the store fails', async () => {
     const rec = await open();
     const recorder = createMessageRecorder(service);
     expect(await recorder.record({ ...rec, status: 'closed' }, msg('1.1'), ctx('1.1'))).toEqual({
       recorded: false,
       events: [],
     });
+    // A record read before the incident was closed elsewhere (a cache, another replica).
+    await service.resolve(rec.id, undefined, { actor: ALICE, source: 'command' });
+    const stale = (await service.load(rec.id)).record;
+    const other = await open('other');
+    const closer = new IncidentService({ store, render: () => '', clock: () => now });
+    await closer.close(rec.id, { actor: ALICE, source: 'command' });
+    expect(stale.status).toBe('resolved');
+    expect(await recorder.record(stale, msg('1.2'), ctx('1.2'))).toEqual({
+      recorded: false,
+      events: [],
+    });
+    expect((await service.load(rec.id)).events.filter((e) => e.type === 'chat.message')).toEqual(
+      [],
+    );
+
     const append = jest
       .spyOn(store, 'append')
       .mockRejectedValue(new StoreUnavailableError('disk gone'));
     const results = await Promise.allSettled([
-      recorder.record(rec, msg('2.1'), ctx('2.1')),
-      recorder.record(rec, msg('2.2'), ctx('2.2')),
+      recorder.record(other, msg('2.1'), ctx('2.1')),
+      recorder.record(other, msg('2.2'), ctx('2.2')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/not reachable/);
     append.mockRestore();
-    expect((await recorder.record(rec, msg('2.1'), ctx('2.1'))).recorded).toBe(true);
+    expect((await recorder.record(other, msg('2.1'), ctx('2.1'))).recorded).toBe(true);
   });
 });
