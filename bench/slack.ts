@@ -235,6 +235,13 @@ function messageEvent(channel: string, ts: string, i: number): Record<string, un
 }
 
 export async function runSlackBench(): Promise<Record<string, number | string>> {
+  const phases: string[] = [];
+  let mark = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases.push(`${name} ${((now - mark) / 1000).toFixed(1)} s`);
+    mark = now;
+  };
   const bot = await startTestBot({ env: { STATUS_CARD_INTERVAL_MS: String(CARD_INTERVAL_MS) } });
   const bare = await startBareApp();
   const gen = new LoadGen();
@@ -267,6 +274,7 @@ export async function runSlackBench(): Promise<Record<string, number | string>> 
     const bareP50 = percentile(bareMs, 50);
     const bareP99 = percentile(bareMs, 99);
 
+    phase('acks');
     // ---- 2. message ingest ---------------------------------------------------------------------
     const msgInc = await openIncident(bot, 'Bench message ingest');
     const base = Math.floor(Date.now() / 1000) - 86_400;
@@ -293,6 +301,7 @@ export async function runSlackBench(): Promise<Record<string, number | string>> 
     const perSecond = MESSAGES / (ingestMs / 1000);
     const exactlyOnce = stored.length === MESSAGES && distinct === MESSAGES;
 
+    phase('ingest');
     // ---- 3. status-card updates under a burst ----------------------------------------------------
     const burstInc = await openIncident(bot, 'Bench card burst');
     const cardMessage = bot.emulator.messages.find(
@@ -340,6 +349,8 @@ export async function runSlackBench(): Promise<Record<string, number | string>> 
       'chat.update bound ceil(burst s / 3) + 1': bound,
       'burst messages recorded': burstStored,
     };
+    phase('burst');
+    console.log(`  (phases: ${phases.join(', ')})`);
     printTable(results, {
       ackOk: botP99 <= 50 && botP50 <= 1.5 * bareP50,
       ingestOk: perSecond >= 500 && exactlyOnce,

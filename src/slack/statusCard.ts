@@ -187,6 +187,8 @@ export function createStatusCards(
       const channel = incident.record.channel ?? incident.state.channel;
       if (!channel) return undefined;
       const s = stateOf(id);
+      // Already posted (a retried command): one card per incident.
+      if (s.ts && s.channel === channel) return s.ts;
       const card = buildStatusCard(incident, nowDt());
       let ts: string;
       try {

@@ -191,6 +191,9 @@ describe('status cards', () => {
     expect(posts[0]!.text).toContain('INC-1 Checkout down');
     expect(pins).toEqual(['1741111111.000100']);
     expect(cards.cardTs(incidentId)).toBe(ts);
+    // A second create (a retried /incident start) does not post a second card.
+    expect(await cards.create(await service.load(incidentId))).toBe(ts);
+    expect(posts).toHaveLength(1);
   });
 
   it('coalesces 1,000 refreshes over 10 s into at most ceil(10/3)+1 updates, the last with the latest state', async () => {
