@@ -227,6 +227,36 @@ describe('chat capture (e2e)', () => {
     m = (await incident()).state.messages.find((x) => x.ts === ts)!;
     expect(m.deleted).toBe(true);
     expect(await eventsOf('chat.message_deleted')).toHaveLength(1);
+
+    // A thread parent deleted while it has replies becomes a tombstone (message_changed).
+    const parent = await say('parent with replies');
+    const tombTs = nowTs();
+    await bot.event({
+      type: 'message',
+      subtype: 'message_changed',
+      hidden: true,
+      channel,
+      channel_type: 'channel',
+      ts: tombTs,
+      event_ts: tombTs,
+      message: {
+        type: 'message',
+        subtype: 'tombstone',
+        user: 'USLACKBOT',
+        text: 'This message was deleted.',
+        ts: parent,
+        thread_ts: parent,
+        reply_count: 1,
+      },
+      previous_message: {
+        type: 'message',
+        user: 'U_ALICE',
+        text: 'parent with replies',
+        ts: parent,
+      },
+    });
+    const p = (await incident()).state.messages.find((x) => x.ts === parent)!;
+    expect(p).toMatchObject({ deleted: true, text: 'parent with replies' });
   });
 
   it('records a file share with file names and links', async () => {
@@ -366,6 +396,19 @@ describe('chat capture (e2e)', () => {
     expect(threadReplies(h2).at(-1)).toBe('H2 no longer the root cause');
     expect(threadReplies(esc).at(-1)).toBe('Escalation withdrawn');
     expect(threadReplies(act).at(-1)).toBe('A1 withdrawn');
+  });
+
+  it('answers a reaction on a thread reply in that thread', async () => {
+    await open();
+    const parent = await say('checkout errors since 14:02');
+    const reply = await say('could be the new TLS cert', { user: 'U_CAROL', thread_ts: parent });
+    await react('mag', reply);
+    const answers = bot.emulator.messages.filter(
+      (m) => m.channel === channel && m.user === BOT_USER_ID && m.thread_ts === parent,
+    );
+    expect(answers.map((m) => m.text)).toEqual(['H1 raised']);
+    const h = (await incident()).state.hypotheses[0]!;
+    expect(h).toMatchObject({ text: 'could be the new TLS cert', ref: { channel, ts: reply } });
   });
 
   it(':x: on a message that is not a hypothesis tells the reacting user only', async () => {
