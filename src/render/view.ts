@@ -589,7 +589,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
 
   // Does the incident span days? Look at every moment the draft prints.
   const moments: DateTime[] = [];
-  for (const t of [start, s.detectedAt, s.resolvedAt, s.openedAt]) if (t) moments.push(t);
+  for (const t of [start, s.detectedAt, s.resolvedAt]) if (t) moments.push(t);
   for (const item of s.timeline) moments.push(item.at);
   for (const h of s.hypotheses) {
     moments.push(h.raisedAt);
