@@ -354,9 +354,10 @@ export function buildStatusCard(
       ],
     },
   ];
+  // The fallback is mrkdwn too: user text is escaped so a title cannot ping <!channel>.
   const text =
-    `${number} ${title} — ${severity}, ${st.status}, ${durationText}` +
-    (commander ? `, commander ${commander}` : '') +
+    `${number} ${escapeSlackText(title)} — ${severity}, ${st.status}, ${durationText}` +
+    (commander ? `, commander ${escapeSlackText(commander)}` : '') +
     (open.length ? `; open hypotheses: ${open.map((h) => h.id).join(', ')}` : '');
   return { text, blocks };
 }

@@ -168,6 +168,24 @@ describe('status cards', () => {
       );
     });
 
+    it('escapes user text so a title cannot mention everyone', async () => {
+      await service.record(
+        incidentId,
+        { actor: ALICE, source: 'command' },
+        'incident.title_changed',
+        {
+          title: 'DB <!channel> & <@U_BOB>',
+        },
+      );
+      const card = buildStatusCard(await service.load(incidentId), clockNow);
+      expect(card.text).toContain('DB &lt;!channel&gt; &amp; &lt;@U_BOB&gt;');
+      expect(card.text).not.toContain('<!channel>');
+      // The header is plain_text: shown as typed, never parsed.
+      expect(card.blocks[0]).toMatchObject({
+        text: { type: 'plain_text', text: 'INC-1 · DB <!channel> & <@U_BOB>' },
+      });
+    });
+
     it('stops the clock at resolution', async () => {
       await service.resolve(incidentId, 'rolled back', {
         actor: ALICE,
