@@ -47,7 +47,7 @@ import { MAX_TEXT, type Incident } from '../app/service';
 import { formatIncidentNumber, type Actor } from '../core/model';
 import type { IncidentRecord } from '../store/store';
 import type { SlackDeps } from './app';
-import { decodeSlackText, extractMentions } from './text';
+import { decodeSlackText, escapeSlackText, extractMentions } from './text';
 
 /** How long a channel → incident look-up is reused. */
 export const CHANNEL_CACHE_MS = 2000;
@@ -513,9 +513,9 @@ export function createCapture(deps: SlackDeps): Capture {
       const st = incident.state;
       const commander = st.roles.commander?.name;
       const text =
-        `Welcome to *${formatIncidentNumber(record.number)} · ${st.title || record.title}* — ` +
+        `Welcome to *${formatIncidentNumber(record.number)} · ${escapeSlackText(st.title || record.title)}* — ` +
         `${st.severity.toUpperCase()}, ${st.status}` +
-        (commander ? `, commander ${commander}` : '') +
+        (commander ? `, commander ${escapeSlackText(commander)}` : '') +
         `. The pinned status card has the latest. Everything said here is recorded for the ` +
         `postmortem; react :${emoji.pin[0] ?? 'pushpin'}: to put a message on the timeline, ` +
         `:${emoji.hypothesis[0] ?? 'mag'}: to raise it as a hypothesis. \`/incident help\` lists the commands.`;
