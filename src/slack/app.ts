@@ -14,6 +14,7 @@ import type { CommandModule, Settings, SlackOps, StatusCards } from './ports';
 import { createSlackOps } from './webOps';
 import { registerDispatcher } from './dispatcher';
 import { createStatusCards } from './statusCard';
+import { registerCapture } from './capture';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -32,9 +33,20 @@ export interface SlackDeps {
 /**
  * Tracks in-flight asynchronous work (everything started by a Slack request, which keeps
  * running after the request is acknowledged), so tests and shutdown can `await work.idle()`.
+ *
+ * It also gives acknowledging requests priority over background work: work that calls
+ * `yieldToRequests()` after its ack waits until no request is being received and acknowledged
+ * (at most `maxWaitMs`), so a burst of commands is acknowledged as fast as by a bare app even
+ * though each command then does several milliseconds of synchronous store work.
  */
 export class WorkTracker {
   private readonly inflight = new Set<Promise<unknown>>();
+  private receiving = 0;
+  private lastRequestAt = -Infinity;
+  private quietWaiters: (() => void)[] = [];
+
+  /** @param quietMs how long without a new request counts as quiet (see yieldToRequests). */
+  constructor(private readonly quietMs = 5) {}
 
   /** Number of pieces of work in flight. */
   get size(): number {
@@ -64,6 +76,56 @@ export class WorkTracker {
     return done;
   }
 
+  /** The receiver got a request; call the returned function once it is answered. */
+  requestStarted(): () => void {
+    this.receiving += 1;
+    this.lastRequestAt = Date.now();
+    let finished = false;
+    return () => {
+      if (finished) return;
+      finished = true;
+      this.receiving -= 1;
+      if (this.receiving === 0) this.wakeQuietWaiters();
+    };
+  }
+
+  private wakeQuietWaiters(): void {
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Lets requests be acknowledged first: resolves once no request is in progress and none
+   * arrived in the last `quietMs` (after letting the event loop deliver the responses already
+   * written), or after `maxWaitMs` at the latest. Replies go out through response_url or the
+   * Web API, so a few milliseconds here cost users nothing; under a burst of commands they keep
+   * every ack fast.
+   */
+  async yieldToRequests(opts: { quietMs?: number; maxWaitMs?: number } = {}): Promise<void> {
+    const quietMs = opts.quietMs ?? this.quietMs;
+    const deadline = Date.now() + (opts.maxWaitMs ?? 2000);
+    for (;;) {
+      // Three turns of the event loop: written responses are flushed and new requests read.
+      await nextTurn();
+      await nextTurn();
+      await nextTurn();
+      const now = Date.now();
+      const left = deadline - now;
+      const quietIn = this.lastRequestAt + quietMs - now;
+      if (left <= 0 || (this.receiving === 0 && quietIn <= 0)) return;
+      // Wake when the requests in progress are answered, or when the quiet period is over.
+      const wait = Math.min(left, this.receiving === 0 ? quietIn : left);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.quietWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** Resolves when no work is in flight (including work started while waiting). */
   async idle(timeoutMs?: number): Promise<void> {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -85,6 +147,8 @@ export class WorkTracker {
   }
 }
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface CreateSlackAppOptions {
   config: AppConfig;
   service: IncidentService;
@@ -104,9 +168,6 @@ export interface SlackAppHandle {
   /** Stops receiving, waits for in-flight work, stops the status cards. */
   stop(): Promise<void>;
 }
-
-/** What src/slack/capture.ts provides. */
-type RegisterCapture = (app: App, deps: SlackDeps) => void;
 
 export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   const { config, service, logger } = opts;
@@ -201,7 +262,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   const cards = createStatusCards(deps);
   deps.cards = cards;
   registerDispatcher(app, deps, opts.registry);
-  loadRegisterCapture(logger)?.(app, deps);
+  registerCapture(app, deps);
 
   return {
     app,
@@ -210,6 +271,12 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       await app.init();
       if (receiver instanceof HTTPReceiver) {
         const server = (await app.start(config.port)) as Server;
+        // Count requests being received and answered, so background work can let them go first.
+        server.prependListener('request', (_req, res: ServerResponse) => {
+          const done = work.requestStarted();
+          res.once('finish', done);
+          res.once('close', done);
+        });
         started = true;
         return { port: (server.address() as AddressInfo).port };
       }
@@ -243,19 +310,4 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
       timer = setTimeout(() => reject(new Error(message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-/**
- * TODO(capture lands): import `registerCapture` from './capture' directly. Until the capture
- * helper commits it, it is loaded if present.
- */
-function loadRegisterCapture(logger: Logger): RegisterCapture | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('./capture') as { registerCapture: RegisterCapture };
-    return mod.registerCapture;
-  } catch (err) {
-    logger.warn({ err }, 'chat capture is not available (src/slack/capture.ts)');
-    return undefined;
-  }
 }

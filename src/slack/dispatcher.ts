@@ -97,11 +97,14 @@ export function registerDispatcher(
       return;
     }
     await ack();
+    // Acknowledging other requests goes first; the reply is not needed within 3 s.
+    await deps.work.yieldToRequests();
     await runCommand(deps, mod, args, command);
   });
 
   app.action<BlockAction>(ROUTED_ID, async ({ ack, body, action }) => {
     await ack();
+    await deps.work.yieldToRequests();
     const m = ROUTED_ID.exec(action.action_id);
     if (!m) return;
     const mod = registry.modules.find((x) => x.name === m[1]);
@@ -131,6 +134,7 @@ export function registerDispatcher(
     async ({ ack, body, view }) => {
       // Close the modal right away; the reply goes to the user as a message.
       await ack();
+      await deps.work.yieldToRequests();
       const m = ROUTED_ID.exec(view.callback_id);
       if (!m) return;
       const mod = registry.modules.find((x) => x.name === m[1]);
