@@ -35,7 +35,6 @@ export const WEB_API_METHODS_USED: string[] = [
   'chat.postMessage',
   'chat.update',
   'chat.postEphemeral',
-  'chat.getPermalink',
   'pins.add',
   'pins.list',
   'files.getUploadURLExternal',

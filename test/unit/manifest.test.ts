@@ -3,7 +3,7 @@
  * `/incident` usage hint and the help list every subcommand, and its bot scopes cover every Web
  * API method the bot calls and every event it subscribes to.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
@@ -103,6 +103,32 @@ describe('manifest.yml', () => {
     for (const w of words) expect(registry.map((m) => m.name)).toContain(w);
   });
 
+  it('WEB_API_METHODS_USED lists every Web API method called in src/ and commands/', () => {
+    const called = new Set<string>(['auth.test']); // Bolt's start-up token check
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? walk(path.join(dir, e.name))
+          : e.name.endsWith('.ts')
+            ? [path.join(dir, e.name)]
+            : [],
+      );
+    for (const file of [...walk(path.join(root, 'src')), ...walk(path.join(root, 'commands'))]) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\bclient\.((?:[a-z][A-Za-z]*\.)+[a-zA-Z]+)\(/g))
+        called.add(m[1]);
+      for (const m of text.matchAll(/apiCall\(\s*'([a-zA-Z.]+)'/g)) called.add(m[1]);
+      if (/\bfilesUploadV2\(/.test(text)) {
+        called.add('files.getUploadURLExternal');
+        called.add('files.completeUploadExternal');
+      }
+    }
+    expect(called.size).toBeGreaterThan(10);
+    expect([...called].filter((m) => !WEB_API_METHODS_USED.includes(m))).toEqual([]);
+    // And nothing listed that nothing calls.
+    expect(WEB_API_METHODS_USED.filter((m) => !called.has(m))).toEqual([]);
+  });
+
   it('has bot scopes for every Web API method the bot calls', () => {
     const scopes = new Set(manifest.oauth_config.scopes.bot);
     expect(WEB_API_METHODS_USED.length).toBeGreaterThan(10);
@@ -111,6 +137,21 @@ describe('manifest.yml', () => {
       expect({ method, known: needed !== undefined }).toEqual({ method, known: true });
       const missing = (needed ?? []).filter((s) => !scopes.has(s));
       expect({ method, missing }).toEqual({ method, missing: [] });
+    }
+  });
+
+  it('subscribes to every event the app listens for (app.event in src/slack)', () => {
+    const events = new Set(manifest.settings.event_subscriptions.bot_events);
+    const dir = path.join(root, 'src/slack');
+    const listened = new Set<string>();
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      for (const m of text.matchAll(/app\.(?:event|message)\(\s*'([a-z_]+)'/g)) listened.add(m[1]);
+    }
+    expect(listened.size).toBeGreaterThan(0);
+    for (const e of listened) {
+      const wanted = e === 'message' ? ['message.channels', 'message.groups'] : [e];
+      expect({ e, missing: wanted.filter((w) => !events.has(w)) }).toEqual({ e, missing: [] });
     }
   });
 
