@@ -2,6 +2,10 @@
  * The platform end to end: the real Bolt app in HTTP mode on a free port, a SQLite store in a
  * temp dir, and the local Slack emulator; requests signed as Slack signs them.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { IncidentError } from '../../src/app/errors';
 import type { CommandContext, CommandModule } from '../../src/slack/ports';
 import { UsageError } from '../../src/slack/ports';
@@ -621,5 +625,108 @@ describe('SlackOps over WebClient (against the emulator)', () => {
       body: '{}',
     });
     expect(await unknown.json()).toEqual({ ok: false, error: 'unknown_method' });
+  });
+});
+
+describe('npm start entry (src/main.ts in a child process)', () => {
+  const root = path.resolve(__dirname, '../..');
+  let emulator: SlackEmulator;
+  let cwd: string;
+
+  beforeAll(async () => {
+    emulator = await startSlackEmulator({ tokens: ['xoxb-good-token'] });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  beforeEach(() => {
+    cwd = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-main-'));
+  });
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+  function start(env: Record<string, string>): {
+    child: ChildProcess;
+    out: () => string;
+    err: () => string;
+    exited: Promise<number | null>;
+  } {
+    const child = spawn(
+      process.execPath,
+      ['-r', path.join(root, 'test/helpers/tsRegister.js'), path.join(root, 'src/main.ts')],
+      { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env }, stdio: 'pipe' },
+    );
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    return { child, out: () => out, err: () => err, exited };
+  }
+
+  async function waitFor(get: () => string, re: RegExp, ms = 20_000): Promise<RegExpExecArray> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(get());
+      if (m) return m;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${re}; got:\n${get()}`);
+      await sleep(50);
+    }
+  }
+
+  it('prints ONE clear configuration error and exits 1', async () => {
+    const p = start({ PORT: 'abc' });
+    expect(await p.exited).toBe(1);
+    expect(p.err()).toMatch(
+      /^Invalid configuration:\n {2}- SLACK_BOT_TOKEN is required \(xoxb-…\)/,
+    );
+    expect(p.err()).toContain('  - PORT must be an integer 0-65535');
+    expect(p.err()).toContain('  - SLACK_SIGNING_SECRET is required in HTTP mode');
+  });
+
+  it('explains a token Slack rejects, and exits 1', async () => {
+    const p = start({
+      SLACK_BOT_TOKEN: 'xoxb-revoked',
+      SLACK_SIGNING_SECRET: 'secret',
+      PORT: '0',
+      SLACK_API_URL: emulator.url,
+    });
+    expect(await p.exited).toBe(1);
+    expect(p.err()).toContain('Slack rejected SLACK_BOT_TOKEN (invalid_auth)');
+  });
+
+  it('starts, logs where it listens and which store, serves /healthz, and shuts down on SIGTERM', async () => {
+    const p = start({
+      SLACK_BOT_TOKEN: 'xoxb-good-token',
+      SLACK_SIGNING_SECRET: 'secret',
+      PORT: '0',
+      SLACK_API_URL: emulator.url,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const m = await waitFor(
+        p.out,
+        /incident-bot listening on :(\d+) \(HTTP, store sqlite at \.\/data\/incident-bot\.sqlite\)/,
+      );
+      const port = Number(m[1]);
+      expect(await getJson(`http://127.0.0.1:${port}/healthz`)).toEqual({
+        status: 200,
+        body: { ok: true, store: 'sqlite' },
+      });
+      const help = await postSlashCommand(`http://127.0.0.1:${port}/slack/events`, 'secret', {
+        text: '',
+      });
+      expect(help.status).toBe(200);
+      expect(help.body).toContain('/incident start');
+      expect(existsSync(path.join(cwd, 'data', 'incident-bot.sqlite'))).toBe(true);
+      // Secrets never reach the log.
+      expect(p.out()).not.toContain('xoxb-good-token');
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(p.out()).toContain('incident-bot stopped');
+    } finally {
+      p.child.kill('SIGKILL');
+    }
   });
 });
