@@ -125,6 +125,8 @@ export function registerDispatcher(
       triggerId: body.trigger_id,
       key: `act:${body.trigger_id ?? `${action.action_ts}:${body.user.id}`}`,
       responseUrl: body.response_url,
+      // Buttons on an ephemeral answer (e.g. "Close anyway"): the reply replaces them.
+      replaceOriginal: body.container?.is_ephemeral === true,
       run: (ctx) => handler(value, ctx),
     });
   });
@@ -213,13 +215,16 @@ interface Interaction {
   triggerId?: string;
   key: string;
   responseUrl?: string;
+  replaceOriginal?: boolean;
   run(ctx: CommandContext): Promise<Reply>;
 }
 
 async function runInteraction(deps: SlackDeps, i: Interaction): Promise<void> {
   const where = { command: i.mod.name, channel: i.channel, user: i.userId, via: i.label };
   const respond = async (reply: Reply): Promise<void> => {
-    if (i.responseUrl) return postResponseUrl(deps, i.responseUrl, reply, where);
+    if (i.responseUrl) {
+      return postResponseUrl(deps, i.responseUrl, reply, where, i.replaceOriginal);
+    }
     return postEphemeral(deps, i.channel, i.userId, reply, where);
   };
   try {
@@ -415,6 +420,7 @@ async function postResponseUrl(
   url: string,
   reply: Reply,
   where: Record<string, unknown>,
+  replaceOriginal = false,
 ): Promise<void> {
   const text = reply.ephemeral ?? '';
   if (!text && !reply.blocks) return;
@@ -424,7 +430,7 @@ async function postResponseUrl(
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         response_type: 'ephemeral',
-        replace_original: false,
+        replace_original: replaceOriginal,
         text,
         ...(reply.blocks ? { blocks: reply.blocks } : {}),
       }),

@@ -421,6 +421,39 @@ describe('dispatcher (injected registry)', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('a button on an ephemeral answer is replaced by the reply', async () => {
+    const res = await bot.interact({
+      type: 'block_actions',
+      team: { id: 'T_TEST', domain: 'test-workspace' },
+      user: { id: 'U_ALICE', username: 'alice', name: 'alice', team_id: 'T_TEST' },
+      api_app_id: 'A_TEST',
+      token: 'unused',
+      trigger_id: '999.888.778',
+      container: {
+        type: 'message',
+        message_ts: '1700000002.000100',
+        channel_id: 'C_GENERAL',
+        is_ephemeral: true,
+      },
+      channel: { id: 'C_GENERAL', name: 'general' },
+      response_url: bot.emulator.responseUrl('action-2'),
+      actions: [
+        {
+          type: 'button',
+          action_id: 'buttons:press',
+          block_id: 'b1',
+          value: 'v7',
+          action_ts: '1700000003.000200',
+          text: { type: 'plain_text', text: 'Press' },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(bot.emulator.responsesTo('action-2').map((r) => r.body)).toEqual([
+      expect.objectContaining({ replace_original: true, text: 'pressed v7 by Alice' }),
+    ]);
+  });
+
   it('routes a view submission <command>:<key> with flattened values, replying ephemerally', async () => {
     const payload = {
       type: 'view_submission',
