@@ -11,7 +11,12 @@ import type { CommandContext, CommandModule } from '../../src/slack/ports';
 import { UsageError } from '../../src/slack/ports';
 import { createSlackOps } from '../../src/slack/webOps';
 import { StoreUnavailableError } from '../../src/store/store';
-import { webApi } from '@slack/bolt';
+import { SocketModeReceiver, webApi } from '@slack/bolt';
+import { IncidentService } from '../../src/app/service';
+import { parseConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { createSlackApp, WorkTracker } from '../../src/slack/app';
+import { openSqliteStore } from '../../src/store/sqlite';
 import { postSlashCommand, postSigned, slashCommandBody } from '../helpers/signing';
 import { startSlackEmulator, type SlackEmulator } from '../helpers/slackEmulator';
 import { startTestBot, type TestBot } from '../helpers/testBot';
@@ -760,6 +765,106 @@ describe('npm start entry (src/main.ts in a child process)', () => {
       expect(p.out()).toContain('incident-bot stopped');
     } finally {
       p.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('WorkTracker', () => {
+  it('idle() waits for tracked work, including work started while waiting', async () => {
+    const work = new WorkTracker();
+    const order: string[] = [];
+    void work.run(async () => {
+      await sleep(20);
+      order.push('first');
+      void work.run(async () => {
+        await sleep(20);
+        order.push('second');
+      });
+    });
+    const done = work.begin();
+    setTimeout(() => {
+      order.push('begun');
+      done();
+    }, 5);
+    await work.idle();
+    expect(order).toEqual(['begun', 'first', 'second']);
+    expect(work.size).toBe(0);
+  });
+
+  it('idle(timeout) rejects when work does not finish in time; failures do not break idle', async () => {
+    const work = new WorkTracker();
+    void work.track(Promise.reject(new Error('ignored here'))).catch(() => undefined);
+    const stuck = work.begin();
+    await expect(work.idle(30)).rejects.toThrow(/still in flight/);
+    stuck();
+    await work.idle();
+  });
+
+  it('yieldToRequests() waits while a request is being answered and for a quiet period', async () => {
+    const work = new WorkTracker(20);
+    const finished = work.requestStarted();
+    let resumed = 0;
+    const t0 = Date.now();
+    const waiting = work.yieldToRequests().then(() => (resumed = Date.now()));
+    await sleep(30);
+    expect(resumed).toBe(0);
+    finished();
+    await waiting;
+    // Not before the request was answered, and not within 20 ms of its arrival.
+    expect(resumed - t0).toBeGreaterThanOrEqual(30);
+    // With no requests at all it only yields a few turns of the event loop.
+    const quick = Date.now();
+    await new WorkTracker(20).yieldToRequests();
+    expect(Date.now() - quick).toBeLessThan(15);
+  });
+
+  it('yieldToRequests() waits out the quiet period after the last request', async () => {
+    const work = new WorkTracker(40);
+    work.requestStarted()(); // a request arrived and was answered just now
+    const t0 = Date.now();
+    await work.yieldToRequests();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+  });
+
+  it('yieldToRequests() gives up waiting after maxWaitMs', async () => {
+    const work = new WorkTracker();
+    work.requestStarted(); // never answered
+    const t0 = Date.now();
+    await work.yieldToRequests({ maxWaitMs: 40 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(38);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+});
+
+describe('createSlackApp in Socket Mode', () => {
+  it('uses the Socket Mode receiver when SLACK_APP_TOKEN is set (no signing secret needed)', async () => {
+    const parsed = parseConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_APP_TOKEN: 'xapp-1-A1-1-abc',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+      INCIDENT_DATA_DIR: os.tmpdir(),
+      LOG_LEVEL: 'silent',
+    });
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    const store = openSqliteStore({ file: ':memory:' });
+    try {
+      const service = new IncidentService({ store, render: () => '' });
+      const handle = createSlackApp({
+        config: parsed.config,
+        service,
+        logger: createLogger('silent'),
+      });
+      const receiver = (handle.app as unknown as { receiver: unknown }).receiver;
+      expect(receiver).toBeInstanceOf(SocketModeReceiver);
+      expect(handle.deps.client.slackApiUrl).toBe('http://127.0.0.1:9/api/');
+      expect(handle.deps.settings).toEqual({
+        channelPrefix: 'inc',
+        defaultZone: 'UTC',
+        template: 'default',
+      });
+      await handle.stop(); // never started: nothing to stop, must not throw
+    } finally {
+      await store.close();
     }
   });
 });
