@@ -43,10 +43,18 @@ export class WorkTracker {
   private readonly inflight = new Set<Promise<unknown>>();
   private receiving = 0;
   private lastRequestAt = -Infinity;
-  private quietWaiters: (() => void)[] = [];
+  private readonly queue: { resolve: () => void; until: number }[] = [];
+  private pumping = false;
+  private wake: (() => void) | undefined;
 
-  /** @param quietMs how long without a new request counts as quiet (see yieldToRequests). */
-  constructor(private readonly quietMs = 5) {}
+  /**
+   * @param quietMs how long without a new request counts as quiet (see yieldToRequests).
+   * @param maxWaitMs the longest a caller of yieldToRequests waits.
+   */
+  constructor(
+    private readonly quietMs = 5,
+    private readonly maxWaitMs = 2000,
+  ) {}
 
   /** Number of pieces of work in flight. */
   get size(): number {
@@ -85,44 +93,57 @@ export class WorkTracker {
       if (finished) return;
       finished = true;
       this.receiving -= 1;
-      if (this.receiving === 0) this.wakeQuietWaiters();
+      if (this.receiving === 0) this.wake?.();
     };
   }
 
-  private wakeQuietWaiters(): void {
-    const waiters = this.quietWaiters;
-    this.quietWaiters = [];
-    for (const w of waiters) w();
+  /**
+   * Lets requests be acknowledged first. Callers queue up; the queue is released one caller at
+   * a time, each when no request is in progress and none arrived in the last `quietMs` (after
+   * letting the event loop deliver the responses already written), or when the caller has
+   * waited `maxWaitMs`. Releasing one at a time, with turns of the event loop in between, means a
+   * request arriving meanwhile waits for at most one piece of work's synchronous part. Replies go
+   * out through response_url or the Web API, so these milliseconds cost users nothing.
+   */
+  yieldToRequests(opts: { maxWaitMs?: number } = {}): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.queue.push({ resolve, until: Date.now() + (opts.maxWaitMs ?? this.maxWaitMs) });
+      void this.pump();
+    });
   }
 
-  /**
-   * Lets requests be acknowledged first: resolves once no request is in progress and none
-   * arrived in the last `quietMs` (after letting the event loop deliver the responses already
-   * written), or after `maxWaitMs` at the latest. Replies go out through response_url or the
-   * Web API, so a few milliseconds here cost users nothing; under a burst of commands they keep
-   * every ack fast.
-   */
-  async yieldToRequests(opts: { quietMs?: number; maxWaitMs?: number } = {}): Promise<void> {
-    const quietMs = opts.quietMs ?? this.quietMs;
-    const deadline = Date.now() + (opts.maxWaitMs ?? 2000);
-    for (;;) {
-      // Three turns of the event loop: written responses are flushed and new requests read.
-      await nextTurn();
-      await nextTurn();
-      await nextTurn();
-      const now = Date.now();
-      const left = deadline - now;
-      const quietIn = this.lastRequestAt + quietMs - now;
-      if (left <= 0 || (this.receiving === 0 && quietIn <= 0)) return;
-      // Wake when the requests in progress are answered, or when the quiet period is over.
-      const wait = Math.min(left, this.receiving === 0 ? quietIn : left);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.quietWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        // Three turns of the event loop: written responses are flushed and new requests read.
+        await nextTurn();
+        await nextTurn();
+        await nextTurn();
+        const head = this.queue[0];
+        const now = Date.now();
+        const overdueIn = head.until - now;
+        const quietIn = this.lastRequestAt + this.quietMs - now;
+        if (overdueIn <= 0 || (this.receiving === 0 && quietIn <= 0)) {
+          this.queue.shift()?.resolve();
+          continue;
+        }
+        const wait = this.receiving === 0 ? Math.min(quietIn, overdueIn) : overdueIn;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.wake = undefined;
+            resolve();
+          }, wait);
+          this.wake = () => {
+            this.wake = undefined;
+            clearTimeout(timer);
+            resolve();
+          };
         });
-      });
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 

@@ -826,6 +826,18 @@ describe('WorkTracker', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
   });
 
+  it('yieldToRequests() releases waiting work one at a time, in order', async () => {
+    const work = new WorkTracker(10);
+    const done = work.requestStarted();
+    const order: number[] = [];
+    const all = [1, 2, 3].map((n) => work.yieldToRequests().then(() => order.push(n)));
+    await sleep(20);
+    expect(order).toEqual([]);
+    done();
+    await Promise.all(all);
+    expect(order).toEqual([1, 2, 3]);
+  });
+
   it('yieldToRequests() gives up waiting after maxWaitMs', async () => {
     const work = new WorkTracker();
     work.requestStarted(); // never answered
