@@ -92,7 +92,7 @@ export function registerDispatcher(
     if (!mod) {
       await ack({
         response_type: 'ephemeral',
-        text: `I don't know \`${COMMAND} ${clipInline(name, 40)}\`.\n\n${registry.help()}`,
+        text: `I don't know \`${COMMAND} ${clipInline(name, 40).replace(/`/g, "'")}\`.\n\n${registry.help()}`,
       });
       return;
     }
