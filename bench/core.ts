@@ -91,7 +91,13 @@ export async function runCoreBench(
 
     // 1. Durable single-event appends into one incident, one after another.
     const { incident } = await service.start(
-      { team: 'TBENCH', title: 'Append benchmark', severity: 'sev2', zone: 'UTC', detectedAt: start },
+      {
+        team: 'TBENCH',
+        title: 'Append benchmark',
+        severity: 'sev2',
+        zone: 'UTC',
+        detectedAt: start,
+      },
       { actor, source: 'command' },
     );
     const t0 = process.hrtime.bigint();
@@ -113,10 +119,20 @@ export async function runCoreBench(
 
     // 2. Load + fold + render a 5,000-event incident with the default template.
     const big = await service.start(
-      { team: 'TBENCH', title: 'Render benchmark', severity: 'sev1', zone: 'America/Los_Angeles', detectedAt: start },
+      {
+        team: 'TBENCH',
+        title: 'Render benchmark',
+        severity: 'sev1',
+        zone: 'America/Los_Angeles',
+        detectedAt: start,
+      },
       { actor, source: 'command' },
     );
-    const events = syntheticEvents(renderEvents - big.incident.events.length - 1, start.plus({ minutes: 1 }), 'CBENCH');
+    const events = syntheticEvents(
+      renderEvents - big.incident.events.length - 1,
+      start.plus({ minutes: 1 }),
+      'CBENCH',
+    );
     for (let i = 0; i < events.length; i += 500) {
       await store.append(big.incident.record.id, events.slice(i, i + 500));
     }

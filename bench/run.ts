@@ -68,7 +68,11 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'latest.json'),
-    JSON.stringify({ at: new Date().toISOString(), node: process.version, core, slack, peakRss, peakHeap }, null, 2),
+    JSON.stringify(
+      { at: new Date().toISOString(), node: process.version, core, slack, peakRss, peakHeap },
+      null,
+      2,
+    ),
   );
 }
 

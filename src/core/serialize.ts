@@ -50,7 +50,8 @@ export function eventPayload(e: NewEvent): Record<string, unknown> {
 }
 
 export function eventFromJSON(j: EventJSON): NewEvent {
-  if (!EVENT_TYPES.includes(j.type)) throw new Error(`unknown event type ${JSON.stringify(j.type)}`);
+  if (!EVENT_TYPES.includes(j.type))
+    throw new Error(`unknown event type ${JSON.stringify(j.type)}`);
   const { occurredAt, recordedAt, seq, ...rest } = j;
   const e = {
     ...rest,
