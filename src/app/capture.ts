@@ -27,6 +27,7 @@
  * nothing. `key` is the idempotency key of the recorded event (`rx:<event_id>` live; something
  * deterministic from the importer).
  */
+import { splitEscalation } from '../core/escalation';
 import { DateTime } from 'luxon';
 import type { IncidentService, Incident, Ctx } from './service';
 import { MAX_TEXT } from './service';
@@ -481,7 +482,7 @@ async function added(
     case 'escalate': {
       if (incident.state.escalations.some((e) => sameRef(e.ref, ref))) return {};
       if (!text) return { error: 'That message has no text to record as an escalation.' };
-      const res = await service.escalate(id, { to: text, ref }, ctx);
+      const res = await service.escalate(id, { ...splitEscalation(text), ref }, ctx);
       return res.recorded ? { effect: 'Escalation recorded' } : {};
     }
     case 'action': {

@@ -171,7 +171,8 @@ describe('importSlackExport', () => {
 
     expect(s.escalations).toHaveLength(1);
     expect(s.escalations[0]).toMatchObject({
-      to: '@search-oncall paging @Elif: we need someone who can repoint the alias safely.',
+      to: '@search-oncall paging @Elif',
+      reason: 'we need someone who can repoint the alias safely.',
       by: { id: 'U07AMARA01', name: 'Amara' },
       ref: { channel: CID, ts: TS.escalation },
     });
