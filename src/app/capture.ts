@@ -41,7 +41,7 @@ import type {
   NewEvent,
   StoredEvent,
 } from '../core/model';
-import { StoreUnavailableError, type IncidentRecord } from '../store/store';
+import type { IncidentRecord } from '../store/store';
 import type { Hypothesis } from '../core/fold';
 
 // ---- emoji configuration -----------------------------------------------------------------------
@@ -254,8 +254,7 @@ interface Pending {
  * event loop (and while a write is in progress) and appends them per incident in one write.
  * Each caller still learns whether its own message was new (`recorded`), so retries stay harmless.
  *
- * The event is built exactly as `IncidentService.recordMessage` builds it (kept in step by the
- * capture tests, which compare both paths).
+ * The event is built by `IncidentService.messageEvent`, as `recordMessage` builds it.
  */
 export function createMessageRecorder(
   service: IncidentService,
@@ -285,17 +284,15 @@ export function createMessageRecorder(
     if (q.items.length === 0) queues.delete(id);
     writing.add(id);
     try {
-      // One cheap read per write, not per message: the caller's record may come from a cache,
-      // and nothing is recorded once the incident is closed (here or by another replica).
-      const fresh = await service.store.getIncident(id);
-      if (!fresh || fresh.status === 'closed') {
-        for (const i of items) i.resolve({ recorded: false, events: [] });
-        return;
-      }
-      const res = await service.store.append(
+      // One durable write per batch; nothing once the incident is closed (here or elsewhere).
+      const res = await service.appendMessages(
         id,
         items.map((i) => i.event),
       );
+      if (!res) {
+        for (const i of items) i.resolve({ recorded: false, events: [] });
+        return;
+      }
       const byKey = new Map(res.appended.map((e) => [e.key, e]));
       for (const i of items) {
         const e = byKey.get(i.event.key);
@@ -303,14 +300,7 @@ export function createMessageRecorder(
         if (e) byKey.delete(i.event.key);
         i.resolve(e ? { recorded: true, events: [e] } : { recorded: false, events: [] });
       }
-    } catch (err) {
-      const e =
-        err instanceof StoreUnavailableError
-          ? new IncidentError(
-              'store_unavailable',
-              `The incident store is not reachable right now, so nothing was saved (${err.message}).`,
-            )
-          : err;
+    } catch (e) {
       for (const i of items) i.reject(e);
     } finally {
       writing.delete(id);
@@ -321,16 +311,7 @@ export function createMessageRecorder(
   return {
     record(record, msg, ctx) {
       if (record.status === 'closed') return Promise.resolve({ recorded: false, events: [] });
-      const now = service.now();
-      const event = {
-        ...msg,
-        type: 'chat.message',
-        occurredAt: (ctx.at ?? now).toUTC(),
-        recordedAt: now,
-        actor: ctx.actor,
-        source: ctx.source,
-        key: ctx.key ?? `msg:${msg.channel}:${msg.ts}`,
-      } as NewEvent<'chat.message'>;
+      const event = service.messageEvent(msg, ctx);
       const p = new Promise<{ recorded: boolean; events: StoredEvent[] }>((resolve, reject) => {
         let q = queues.get(record.id);
         if (!q) {

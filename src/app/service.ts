@@ -18,6 +18,7 @@ import {
 } from '../core/model';
 import {
   StoreUnavailableError,
+  type AppendResult,
   type IncidentRecord,
   type IncidentStore,
   type IncidentSummary,
@@ -394,6 +395,15 @@ export class IncidentService {
 
   // ---- chat capture ----------------------------------------------------------------------------
 
+  /** The `chat.message` event for a channel message, keyed `msg:<channel>:<ts>` by default. */
+  messageEvent(msg: Payload<'chat.message'>, ctx: Ctx): NewEvent<'chat.message'> {
+    return this.event(
+      { ...ctx, key: ctx.key ?? `msg:${msg.channel}:${msg.ts}` },
+      'chat.message',
+      msg,
+    ) as NewEvent<'chat.message'>;
+  }
+
   /** Records a channel message. Cheap: no fold; the key (channel+ts) makes retries harmless. */
   async recordMessage(
     record: IncidentRecord,
@@ -401,13 +411,18 @@ export class IncidentService {
     ctx: Ctx,
   ): Promise<{ recorded: boolean; events: StoredEvent[] }> {
     if (record.status === 'closed') return { recorded: false, events: [] };
-    const event = this.event(
-      { ...ctx, key: ctx.key ?? `msg:${msg.channel}:${msg.ts}` },
-      'chat.message',
-      { ...msg, text: msg.text },
-    );
-    const res = await guard(() => this.store.append(record.id, [event]));
-    return { recorded: res.appended.length > 0, events: res.appended };
+    const res = await this.appendMessages(record.id, [this.messageEvent(msg, ctx)]);
+    return { recorded: !!res && res.appended.length > 0, events: res?.appended ?? [] };
+  }
+
+  /**
+   * Appends a batch of message events in one durable write, unless the incident is closed (read
+   * fresh: another replica may have closed it). Returns undefined when nothing was written.
+   */
+  async appendMessages(incidentId: string, events: NewEvent[]): Promise<AppendResult | undefined> {
+    const fresh = await guard(() => this.store.getIncident(incidentId));
+    if (!fresh || fresh.status === 'closed') return undefined;
+    return guard(() => this.store.append(incidentId, events));
   }
 
   /** Records a message edit, delete, pin or unpin (no fold on this path either). */
