@@ -136,8 +136,22 @@ const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
 const UNAVAILABLE_CODE =
   /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL|NOMEM|PERM|AUTH)/;
 
+/**
+ * A better-sqlite3 error, recognised by shape: the native addon binds its error class once per
+ * process, so when the JS wrapper is loaded more than once (test runners with a module registry
+ * per file) `instanceof Database.SqliteError` is not reliable.
+ */
+function sqliteCode(err: unknown): string | undefined {
+  if (err instanceof Error && err.name === 'SqliteError') {
+    const code = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
 function isUnavailable(err: unknown): boolean {
-  if (err instanceof Database.SqliteError) return UNAVAILABLE_CODE.test(err.code);
+  const code = sqliteCode(err);
+  if (code !== undefined) return UNAVAILABLE_CODE.test(code);
   // better-sqlite3 throws a TypeError when the connection was closed underneath us.
   return err instanceof TypeError && /database connection is not open/i.test(err.message);
 }
@@ -377,7 +391,8 @@ export class SqliteStore implements IncidentStore {
       return fn();
     } catch (err) {
       if (isUnavailable(err)) {
-        const code = err instanceof Database.SqliteError ? ` [${err.code}]` : '';
+        const sqlite = sqliteCode(err);
+        const code = sqlite ? ` [${sqlite}]` : '';
         throw new StoreUnavailableError(
           `SQLite store ${this.file}: ${op} failed${code}: ${(err as Error).message}`,
           err,
