@@ -142,9 +142,11 @@ const UNAVAILABLE_CODE =
  * per file) `instanceof Database.SqliteError` is not reliable.
  */
 function sqliteCode(err: unknown): string | undefined {
-  if (err instanceof Error && err.name === 'SqliteError') {
-    const code = (err as Error & { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+  // No instanceof at all: the bound class may even come from another realm (jest's per-file VM
+  // contexts), where it is not an instance of this realm's Error.
+  if (typeof err === 'object' && err !== null) {
+    const { name, code } = err as { name?: unknown; code?: unknown };
+    if (name === 'SqliteError' && typeof code === 'string') return code;
   }
   return undefined;
 }
@@ -153,7 +155,12 @@ function isUnavailable(err: unknown): boolean {
   const code = sqliteCode(err);
   if (code !== undefined) return UNAVAILABLE_CODE.test(code);
   // better-sqlite3 throws a TypeError when the connection was closed underneath us.
-  return err instanceof TypeError && /database connection is not open/i.test(err.message);
+  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
+  return (
+    name === 'TypeError' &&
+    typeof message === 'string' &&
+    /database connection is not open/i.test(message)
+  );
 }
 
 function utc(ms: number): DateTime {
@@ -394,7 +401,7 @@ export class SqliteStore implements IncidentStore {
         const sqlite = sqliteCode(err);
         const code = sqlite ? ` [${sqlite}]` : '';
         throw new StoreUnavailableError(
-          `SQLite store ${this.file}: ${op} failed${code}: ${(err as Error).message}`,
+          `SQLite store ${this.file}: ${op} failed${code}: ${String((err as { message?: unknown }).message)}`,
           err,
         );
       }
