@@ -5,7 +5,13 @@ import type { DateTime } from 'luxon';
 import { IncidentError } from '../src/app/errors';
 import type { Incident } from '../src/app/service';
 import { formatIncidentNumber } from '../src/core/model';
-import { echoTime, incidentZone } from '../src/slack/grammar';
+import {
+  echoTime,
+  incidentZone,
+  mentionNames,
+  requireText,
+  takeLeading,
+} from '../src/slack/grammar';
 import type { CommandContext, Reply } from '../src/slack/ports';
 import { escapeSlackText } from '../src/slack/text';
 
@@ -18,6 +24,22 @@ export function requireIncident(ctx: CommandContext): Incident {
     );
   }
   return ctx.incident;
+}
+
+/**
+ * The common shape `<subcommand> [time] <text>`: the channel's incident, the optional leading
+ * time, and the required free text with mentions shown as names.
+ */
+export async function incidentText(
+  args: string,
+  ctx: CommandContext,
+  usage: string,
+  what: string,
+): Promise<{ incident: Incident; time?: DateTime; text: string }> {
+  const incident = requireIncident(ctx);
+  const lead = takeLeading(args, ctx, { usage });
+  const text = requireText(lead.rest, what, usage, await mentionNames(ctx, lead.rest));
+  return { incident, time: lead.time, text };
 }
 
 /** "INC-4" */

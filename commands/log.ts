@@ -1,6 +1,6 @@
-import { requireText, serviceCtx, short, takeLeading, mentionNames } from '../src/slack/grammar';
+import { serviceCtx, short } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
-import { esc, incLabel, recorded, requireIncident, when } from './common';
+import { esc, incidentText, incLabel, recorded, when } from './common';
 
 const usage = 'log [time] <text>';
 
@@ -12,16 +12,9 @@ export const logCommand: CommandModule = {
   summary: 'add a timeline entry (the time backdates it; default: now)',
   needsIncident: true,
   async run(args, ctx) {
-    const incident = requireIncident(ctx);
-    const lead = takeLeading(args, ctx, { usage });
-    const text = requireText(
-      lead.rest,
-      'the entry text',
-      usage,
-      await mentionNames(ctx, lead.rest),
-    );
-    const res = await ctx.service.log(incident.record.id, text, serviceCtx(ctx, lead.time));
-    const at = when(ctx, lead.time);
+    const { incident, time, text } = await incidentText(args, ctx, usage, 'the entry text');
+    const res = await ctx.service.log(incident.record.id, text, serviceCtx(ctx, time));
+    const at = when(ctx, time);
     return recorded(
       ctx,
       res.incident,

@@ -1,6 +1,6 @@
-import { requireText, serviceCtx, short, takeLeading, mentionNames } from '../src/slack/grammar';
+import { serviceCtx, short } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
-import { esc, incLabel, recorded, requireIncident, when } from './common';
+import { esc, incidentText, incLabel, recorded, when } from './common';
 
 const usage = 'root-cause <text>';
 
@@ -12,25 +12,14 @@ export const rootCauseCommand: CommandModule = {
   summary: 'state the root cause directly',
   needsIncident: true,
   async run(args, ctx) {
-    const incident = requireIncident(ctx);
-    const lead = takeLeading(args, ctx, { usage });
-    const text = requireText(
-      lead.rest,
-      'the root cause',
-      usage,
-      await mentionNames(ctx, lead.rest),
-    );
-    const res = await ctx.service.setRootCause(
-      incident.record.id,
-      text,
-      serviceCtx(ctx, lead.time),
-    );
+    const { incident, time, text } = await incidentText(args, ctx, usage, 'the root cause');
+    const res = await ctx.service.setRootCause(incident.record.id, text, serviceCtx(ctx, time));
     return recorded(
       ctx,
       res.incident,
       res,
       `🎯 Root cause: ${esc(short(text))} (${esc(ctx.user.name)})`,
-      `Root cause of ${incLabel(incident)} recorded at ${when(ctx, lead.time)}.`,
+      `Root cause of ${incLabel(incident)} recorded at ${when(ctx, time)}.`,
     );
   },
 };
