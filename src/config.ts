@@ -8,6 +8,7 @@ import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { intSetting, optionalText } from './configSchema';
 import { EmojiConfigError, parseEmojiConfig, type EmojiConfig } from './app/capture';
 import { MongoConfigError, parseMongoConfig, type MongoConfig } from './store/mongo/config';
 
@@ -60,15 +61,6 @@ export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; e
 
 type Env = Record<string, string | undefined>;
 
-/** Empty or whitespace-only values count as unset (e.g. `PORT=` in a .env file). */
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => {
-    const t = v?.trim();
-    return t === undefined || t === '' ? undefined : t;
-  });
-
 function fail(ctx: z.RefinementCtx, message: string): never {
   ctx.addIssue({ code: 'custom', message });
   return z.NEVER;
@@ -79,17 +71,6 @@ const show = (v: string): string => JSON.stringify(v);
 /** Shows the shape of a secret without revealing it. */
 function showSecret(v: string): string {
   return v.length <= 5 ? `"${'*'.repeat(v.length)}"` : `"${v.slice(0, 5)}…" (${v.length} chars)`;
-}
-
-function intSetting(min: number, max: number, fallback: number, extra = '') {
-  return optionalText.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      return fail(ctx, `must be an integer ${min}-${max}${extra} (got ${show(v)})`);
-    }
-    return n;
-  });
 }
 
 const botToken = optionalText.transform((v, ctx) => {

@@ -719,7 +719,7 @@ describe('npm start entry (src/main.ts in a child process)', () => {
     expect(p.err()).toMatch(
       /^Invalid configuration:\n {2}- SLACK_BOT_TOKEN is required \(xoxb-…\)/,
     );
-    expect(p.err()).toContain('  - PORT must be an integer 0-65535');
+    expect(p.err()).toContain('  - PORT must be an integer from 0 to 65535');
     expect(p.err()).toContain('  - SLACK_SIGNING_SECRET is required in HTTP mode');
   });
 

@@ -128,22 +128,24 @@ describe('parseConfig', () => {
     // Secrets are never echoed back in full.
     expect(e.join('\n')).not.toContain('xoxp-user-token-123');
     expect(byKey('SLACK_APP_TOKEN')).toMatch(/xapp-/);
-    expect(byKey('PORT')).toBe('PORT must be an integer 0-65535 (0 picks a free port) (got "abc")');
+    expect(byKey('PORT')).toBe(
+      'PORT must be an integer from 0 to 65535 (0 picks a free port) (got "abc")',
+    );
     expect(byKey('SLACK_API_URL')).toMatch(/http\(s\) URL.*"not a url"/);
     expect(byKey('INCIDENT_TIMEZONE')).toMatch(/IANA time zone.*"Mars\/Olympus"/);
     expect(byKey('INCIDENT_ANNOUNCE_CHANNEL')).toMatch(/channel id.*"#incidents"/);
     expect(byKey('INCIDENT_CHANNEL_PREFIX')).toMatch(/lowercase.*"Inc!"/);
     expect(byKey('POSTMORTEM_TEMPLATE_DIR')).toMatch(/existing directory/);
-    expect(byKey('INCIDENT_GAP_MINUTES')).toMatch(/integer 1-10080 \(got "0"\)/);
+    expect(byKey('INCIDENT_GAP_MINUTES')).toMatch(/integer from 1 to 10080 \(got "0"\)/);
     expect(byKey('LOG_LEVEL')).toMatch(/one of fatal, error, warn, info, debug, trace, silent/);
-    expect(byKey('STATUS_CARD_INTERVAL_MS')).toMatch(/integer 0-600000 \(got "-5"\)/);
+    expect(byKey('STATUS_CARD_INTERVAL_MS')).toMatch(/integer from 0 to 600000 \(got "-5"\)/);
     expect(byKey('INCIDENT_EMOJI')).toMatch(/meaning=emoji/);
     expect(e).toHaveLength(12);
   });
 
   it('rejects ports out of range and non-http API URLs', () => {
     expect(errors({ ...BASE, PORT: '70000' })).toEqual([
-      'PORT must be an integer 0-65535 (0 picks a free port) (got "70000")',
+      'PORT must be an integer from 0 to 65535 (0 picks a free port) (got "70000")',
     ]);
     expect(errors({ ...BASE, PORT: '3.5' })).toHaveLength(1);
     expect(errors({ ...BASE, SLACK_API_URL: 'ftp://x/api/' })[0]).toMatch(/^SLACK_API_URL /);
@@ -211,7 +213,7 @@ describe('loadConfig', () => {
     expect(message.split('\n')[0]).toBe('Invalid configuration:');
     expect(message).toContain('\n  - SLACK_BOT_TOKEN is required (xoxb-…)');
     expect(message).toContain(
-      '\n  - PORT must be an integer 0-65535 (0 picks a free port) (got "abc")',
+      '\n  - PORT must be an integer from 0 to 65535 (0 picks a free port) (got "abc")',
     );
     expect(message).toContain('\n  - SLACK_SIGNING_SECRET is required in HTTP mode');
     expect((thrown as ConfigError).errors).toHaveLength(3);

@@ -3,6 +3,7 @@
  * reported at once, in one error, with what is allowed.
  */
 import { z } from 'zod';
+import { intSetting, optionalText } from '../../configSchema';
 
 /** Database used when neither MONGODB_DB nor the URI path names one. */
 export const DEFAULT_MONGODB_DB = 'incident-bot';
@@ -29,28 +30,6 @@ export class MongoConfigError extends Error {
     super(`Invalid MongoDB settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'MongoConfigError';
   }
-}
-
-/** Empty or whitespace-only values count as unset (e.g. `MONGODB_DB=` in a .env file). */
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => {
-    const t = v?.trim();
-    return t === undefined || t === '' ? undefined : t;
-  });
-
-function intSetting(min: number, max: number, fallback: number) {
-  const allowed = `an integer from ${min} to ${max}`;
-  return optionalText.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const n = /^[+-]?\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be ${allowed} (got ${JSON.stringify(v)})` });
-      return z.NEVER;
-    }
-    return n;
-  });
 }
 
 const uriSetting = optionalText.transform((v, ctx) => {
