@@ -10,8 +10,11 @@
  * `{{x}}` in user text is printed literally and never evaluated.
  */
 
-/** Characters that always take a backslash: they can open or close inline syntax anywhere. */
-const INLINE_SPECIALS = /[\\`*[\]<>|~]/g;
+/**
+ * Characters that always take a backslash: they can open or close inline syntax anywhere. `>`
+ * is not among them: with `<` escaped it cannot close HTML, and it only quotes at a line start.
+ */
+const INLINE_SPECIALS = /[\\`*[\]<|~]/g;
 
 /** `_` opens/closes emphasis only at a word boundary; intraword `db_pool_size` is left readable. */
 const LOOSE_UNDERSCORE = /(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu;
@@ -36,6 +39,7 @@ function escapeLineStart(line: string): string {
 function escapeText(s: string): string {
   return s
     .replace(INLINE_SPECIALS, (c) => `\\${c}`)
+    .replace(/^(\s*)>/, '$1\\>')
     .replace(LOOSE_UNDERSCORE, '\\_')
     .replace(ENTITY, '&amp;$1');
 }

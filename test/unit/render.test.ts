@@ -251,7 +251,7 @@ describe('hostile user text', () => {
     expect(md).toContain('{{x}}');
     expect(md).toContain('{{incident.id}}');
     // The text is there, escaped: `\|`, `\#`, backslash-escaped backticks, `\<b\>`.
-    expect(md).toContain('\\| # \\`\\`\\` {{x}} \\<b\\>bold\\</b\\>');
+    expect(md).toContain('\\| # \\`\\`\\` {{x}} \\<b>bold\\</b>');
   });
 
   it('keeps table rows intact with pipes and newlines in cells', () => {
@@ -376,7 +376,7 @@ describe('large incidents', () => {
     const view = buildView(inc, { now: NOW });
     const logLines = md.split('\n').filter((l) => l.includes(' — Log entry '));
     expect(logLines).toHaveLength(logs);
-    expect(md).toContain(`Log entry ${logs} \\| with \\*markdown\\* \\<b\\>`);
+    expect(md).toContain(`Log entry ${logs} \\| with \\*markdown\\* \\<b>`);
     expect(view.hypotheses).toHaveLength(hyps);
     expect(md).toContain(`### H${hyps}: Hypothesis number ${hyps}`);
     expect(md).toContain('- **Duration:** 9 hours, 1 minute');
@@ -388,9 +388,12 @@ describe('large incidents', () => {
 describe('markdown escaping', () => {
   it('mdInline: one line, every inline special escaped, intraword underscores kept', () => {
     expect(m.mdInline('a | b *c* _d_ db_pool_size <b> [x](y) ~~s~~ \\ &lt;')).toBe(
-      'a \\| b \\*c\\* \\_d\\_ db_pool_size \\<b\\> \\[x\\](y) \\~\\~s\\~\\~ \\\\ &amp;lt;',
+      'a \\| b \\*c\\* \\_d\\_ db_pool_size \\<b> \\[x\\](y) \\~\\~s\\~\\~ \\\\ &amp;lt;',
     );
-    expect(m.mdInline('# h\n> q\n- l')).toBe('\\# h \\> q - l');
+    expect(m.mdInline('# h\n> q\n- l')).toBe('\\# h > q - l');
+    // `>` only quotes at a line start; mid-line it stays readable (38% -> 9%).
+    expect(m.mdInline('> quoted')).toBe('\\> quoted');
+    expect(m.mdInline('38% -> 9%')).toBe('38% -> 9%');
     expect(m.mdInline('1. first')).toBe('1\\. first');
     expect(m.mdInline('+ plus')).toBe('\\+ plus');
     expect(m.mdInline('  ---  ')).toBe('\\---');
