@@ -10,6 +10,7 @@ import {
   incidentZone,
   mentionNames,
   requireText,
+  takeHypothesisId,
   takeLeading,
 } from '../src/slack/grammar';
 import type { CommandContext, Reply } from '../src/slack/ports';
@@ -40,6 +41,23 @@ export async function incidentText(
   const lead = takeLeading(args, ctx, { usage });
   const text = requireText(lead.rest, what, usage, await mentionNames(ctx, lead.rest));
   return { incident, time: lead.time, text };
+}
+
+/**
+ * The shape `<subcommand> <H#> [time] [text]` (the time may also come before the id): the
+ * channel's incident, the hypothesis id, the time, and the rest of the text (not yet checked).
+ */
+export function hypothesisArgs(
+  args: string,
+  ctx: CommandContext,
+  usage: string,
+): { incident: Incident; id: string; time?: DateTime; rest: string } {
+  const incident = requireIncident(ctx);
+  const before = takeLeading(args, ctx, { usage });
+  const { id, rest } = takeHypothesisId(before.rest, usage);
+  if (before.time) return { incident, id, time: before.time, rest };
+  const after = takeLeading(rest, ctx, { usage });
+  return { incident, id, time: after.time, rest: after.rest };
 }
 
 /** "INC-4" */

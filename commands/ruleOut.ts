@@ -1,13 +1,6 @@
-import {
-  requireText,
-  serviceCtx,
-  short,
-  takeHypothesisId,
-  takeLeading,
-  mentionNames,
-} from '../src/slack/grammar';
+import { requireText, serviceCtx, short, mentionNames } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
-import { esc, incLabel, recorded, requireIncident, when } from './common';
+import { esc, hypothesisArgs, incLabel, recorded, when } from './common';
 
 const usage = 'rule-out <H#> [time] <evidence>';
 
@@ -19,30 +12,20 @@ export const ruleOutCommand: CommandModule = {
   summary: 'the hypothesis was a misleading path, with the evidence',
   needsIncident: true,
   async run(args, ctx) {
-    const incident = requireIncident(ctx);
-    // The time may also come first ("rule-out 14:20 H1 …"); the grammar's order is id first.
-    const before = takeLeading(args, ctx, { usage });
-    const { id, rest } = takeHypothesisId(before.rest, usage);
-    const after = before.time ? before : takeLeading(rest, ctx, { usage });
-    const raw = before.time ? rest : after.rest;
+    const { incident, id, time, rest: raw } = hypothesisArgs(args, ctx, usage);
     const evidence = requireText(
       raw,
       'the evidence that rules it out',
       usage,
       await mentionNames(ctx, raw),
     );
-    const res = await ctx.service.ruleOut(
-      incident.record.id,
-      id,
-      evidence,
-      serviceCtx(ctx, after.time),
-    );
+    const res = await ctx.service.ruleOut(incident.record.id, id, evidence, serviceCtx(ctx, time));
     return recorded(
       ctx,
       res.incident,
       res,
       `❌ ${id} ruled out: ${esc(short(evidence))} (${esc(ctx.user.name)})`,
-      `${id} (${esc(short(res.hypothesis.text, 80))}) ruled out in ${incLabel(incident)} at ${when(ctx, after.time)}; it will show as a misleading path.`,
+      `${id} (${esc(short(res.hypothesis.text, 80))}) ruled out in ${incLabel(incident)} at ${when(ctx, time)}; it will show as a misleading path.`,
     );
   },
 };
