@@ -51,7 +51,7 @@ export const actionCommand: CommandModule = {
     const text = requireText(rest, 'the action item', usage, await mentionNames(ctx, rest));
     const ownerActor = owner ? { id: owner.id, name: await userName(ctx, owner) } : undefined;
     const res = await ctx.service.addAction(
-      incident.record.id,
+      incident,
       { text, ...(ownerActor ? { owner: ownerActor } : {}), ...(due ? { due } : {}) },
       serviceCtx(ctx, lead.time),
     );

@@ -13,7 +13,7 @@ export const confirmCommand: CommandModule = {
   async run(args, ctx) {
     const { incident, id, time, rest: raw } = hypothesisArgs(args, ctx, usage);
     const evidence = optionalText(raw, 'the evidence', usage, await mentionNames(ctx, raw));
-    const res = await ctx.service.confirm(incident.record.id, id, evidence, serviceCtx(ctx, time));
+    const res = await ctx.service.confirm(incident, id, evidence, serviceCtx(ctx, time));
     const text = short(res.hypothesis.text);
     return recorded(
       ctx,

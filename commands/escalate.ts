@@ -40,7 +40,7 @@ export const escalateCommand: CommandModule = {
     const { to, reason } = splitEscalation(text);
     checkLength(to, 'who it is escalated to', usage);
     const res = await ctx.service.escalate(
-      incident.record.id,
+      incident,
       { to, reason, users: mentions.users, groups: mentions.groups },
       serviceCtx(ctx, lead.time),
     );

@@ -13,7 +13,7 @@ export const hypothesisCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const { incident, time, text } = await incidentText(args, ctx, usage, 'the hypothesis');
-    const res = await ctx.service.raiseHypothesis(incident.record.id, text, serviceCtx(ctx, time));
+    const res = await ctx.service.raiseHypothesis(incident, text, serviceCtx(ctx, time));
     const id = res.hypothesis?.id ?? 'H?';
     return recorded(
       ctx,

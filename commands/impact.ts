@@ -15,7 +15,7 @@ export const impactCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const { incident, time, text } = await incidentText(args, ctx, usage, 'the impact');
-    const res = await ctx.service.setImpact(incident.record.id, text, serviceCtx(ctx), time);
+    const res = await ctx.service.setImpact(incident, text, serviceCtx(ctx), time);
     const since = time ? ` (since ${when(ctx, time)})` : '';
     return recorded(
       ctx,

@@ -13,7 +13,7 @@ export const logCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const { incident, time, text } = await incidentText(args, ctx, usage, 'the entry text');
-    const res = await ctx.service.log(incident.record.id, text, serviceCtx(ctx, time));
+    const res = await ctx.service.log(incident, text, serviceCtx(ctx, time));
     const at = when(ctx, time);
     return recorded(
       ctx,

@@ -44,7 +44,7 @@ export const postmortemCommand: CommandModule = {
   async run(args, ctx) {
     const current = requireIncident(ctx);
     const template = parseTemplate(args, ctx, usage);
-    const { incident, markdown } = await ctx.service.draftPostmortem(current.record.id, template);
+    const { incident, markdown } = await ctx.service.draftPostmortem(current, template);
     const channel = incidentChannel(incident, ctx);
     const findings = reviewDraft(incident.state);
     const review = findings.length

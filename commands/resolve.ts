@@ -20,7 +20,7 @@ export const resolveCommand: CommandModule = {
       usage,
       await mentionNames(ctx, lead.rest),
     );
-    const res = await ctx.service.resolve(incident.record.id, how, serviceCtx(ctx, lead.time));
+    const res = await ctx.service.resolve(incident, how, serviceCtx(ctx, lead.time));
     const at = when(ctx, lead.time);
     return recorded(
       ctx,

@@ -39,7 +39,7 @@ export const roleCommand: CommandModule = {
     }
     const name = await userName(ctx, mention.user);
     const res = await ctx.service.assignRole(
-      incident.record.id,
+      incident,
       role,
       { id: mention.user.id, name },
       serviceCtx(ctx, lead.time),

@@ -13,7 +13,7 @@ export const rootCauseCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const { incident, time, text } = await incidentText(args, ctx, usage, 'the root cause');
-    const res = await ctx.service.setRootCause(incident.record.id, text, serviceCtx(ctx, time));
+    const res = await ctx.service.setRootCause(incident, text, serviceCtx(ctx, time));
     return recorded(
       ctx,
       res.incident,

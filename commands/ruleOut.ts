@@ -19,7 +19,7 @@ export const ruleOutCommand: CommandModule = {
       usage,
       await mentionNames(ctx, raw),
     );
-    const res = await ctx.service.ruleOut(incident.record.id, id, evidence, serviceCtx(ctx, time));
+    const res = await ctx.service.ruleOut(incident, id, evidence, serviceCtx(ctx, time));
     return recorded(
       ctx,
       res.incident,

@@ -33,7 +33,7 @@ export const severityCommand: CommandModule = {
     }
     const reason = optionalText(lead.rest, 'the reason', usage, await mentionNames(ctx, lead.rest));
     const res = await ctx.service.changeSeverity(
-      incident.record.id,
+      incident,
       severity,
       reason,
       serviceCtx(ctx, lead.time),

@@ -105,7 +105,7 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   if (channel) {
     try {
       incident = (
-        await ctx.service.attachChannel(incident.record.id, channel.id, channel.name, {
+        await ctx.service.attachChannel(incident, channel.id, channel.name, {
           actor: actorOf(ctx),
           source: 'command',
           ...(ctx.key ? { key: `${ctx.key}:channel` } : {}),

@@ -35,7 +35,7 @@ export const statusCommand: CommandModule = {
       );
     }
     const res = await ctx.service.changeStatus(
-      incident.record.id,
+      incident,
       status as Status,
       serviceCtx(ctx, lead.time),
     );

@@ -29,7 +29,7 @@
  */
 import { splitEscalation } from '../core/escalation';
 import { DateTime } from 'luxon';
-import type { IncidentService, Incident, Ctx } from './service';
+import type { IncidentService, Incident, IncidentRef, Ctx } from './service';
 import { MAX_TEXT } from './service';
 import { IncidentError } from './errors';
 import type {
@@ -378,14 +378,14 @@ export interface ReactionResult {
  */
 export async function applyReaction(
   service: IncidentService,
-  incidentId: string,
+  incidentRef: IncidentRef,
   input: ReactionInput,
   config: Readonly<EmojiConfig> = DEFAULT_EMOJI,
 ): Promise<ReactionResult> {
   const meaning = reactionMeaning(input.emoji, config);
   if (!meaning) return {};
   try {
-    const incident = await service.load(incidentId);
+    const incident = await service.resolveIncident(incidentRef);
     return input.added
       ? await added(service, incident, meaning, input, config)
       : await removed(service, incident, meaning, input);
@@ -415,7 +415,6 @@ async function added(
   input: ReactionInput,
   config: Readonly<EmojiConfig>,
 ): Promise<ReactionResult> {
-  const id = incident.record.id;
   const ref: MessageRef = { channel: input.message.channel, ts: input.message.ts };
   const emoji = `:${normalizeEmoji(input.emoji)}:`;
   const ctx = {
@@ -438,7 +437,12 @@ async function added(
       if (hypothesisOf(incident, ref)) return {};
       if (!text) return { error: 'That message has no text to raise as a hypothesis.' };
       // Raised at the MESSAGE's time: the reaction only says "this one is a hypothesis".
-      const res = await service.raiseHypothesis(id, text, { ...ctx, at: input.message.at }, ref);
+      const res = await service.raiseHypothesis(
+        incident,
+        text,
+        { ...ctx, at: input.message.at },
+        ref,
+      );
       return res.recorded && res.hypothesis ? { effect: `${res.hypothesis.id} raised` } : {};
     }
     case 'ruleOut':
@@ -454,22 +458,22 @@ async function added(
       if (h.outcome === want) return {};
       const by = `${input.actor.name} with ${emoji}`;
       if (meaning === 'ruleOut') {
-        const res = await service.ruleOut(id, h.id, `Ruled out by ${by}`, ctx);
+        const res = await service.ruleOut(incident, h.id, `Ruled out by ${by}`, ctx);
         return res.recorded ? { effect: `${h.id} ruled out` } : {};
       }
-      const res = await service.confirm(id, h.id, `Confirmed by ${by}`, ctx);
+      const res = await service.confirm(incident, h.id, `Confirmed by ${by}`, ctx);
       return res.recorded ? { effect: `${h.id} confirmed as root cause` } : {};
     }
     case 'escalate': {
       if (incident.state.escalations.some((e) => sameRef(e.ref, ref))) return {};
       if (!text) return { error: 'That message has no text to record as an escalation.' };
-      const res = await service.escalate(id, { ...splitEscalation(text), ref }, ctx);
+      const res = await service.escalate(incident, { ...splitEscalation(text), ref }, ctx);
       return res.recorded ? { effect: 'Escalation recorded' } : {};
     }
     case 'action': {
       if (incident.state.actions.some((a) => sameRef(a.ref, ref))) return {};
       if (!text) return { error: 'That message has no text to record as an action item.' };
-      const res = await service.addAction(id, { text, ref }, ctx);
+      const res = await service.addAction(incident, { text, ref }, ctx);
       return res.recorded && res.action ? { effect: `${res.action.id} added` } : {};
     }
   }
@@ -481,7 +485,6 @@ async function removed(
   meaning: Meaning,
   input: ReactionInput,
 ): Promise<ReactionResult> {
-  const id = incident.record.id;
   const ref: MessageRef = { channel: input.message.channel, ts: input.message.ts };
   const ctx = {
     actor: input.actor,
@@ -491,7 +494,7 @@ async function removed(
   };
   const mine = (by: Actor | undefined): boolean => !by || by.id === input.actor.id;
   const retract = async (type: EventType, effect: string): Promise<ReactionResult> => {
-    const res = await service.retract(id, ref, type, ctx);
+    const res = await service.retract(incident, ref, type, ctx);
     return res.recorded ? { effect } : {};
   };
   switch (meaning) {

@@ -34,6 +34,12 @@ export interface Incident {
   state: IncidentState;
 }
 
+/**
+ * An incident id, or an incident the caller has just loaded (the Slack dispatcher resolves the
+ * channel's incident before the command runs): passing it saves reading and folding the log again.
+ */
+export type IncidentRef = string | Incident;
+
 /** Who did it, through what, and when (defaults to now), with an optional idempotency key. */
 export interface Ctx {
   actor: Actor;
@@ -121,6 +127,11 @@ export class IncidentService {
     return guard(() => this.store.listIncidents(filter));
   }
 
+  /** The incident itself when given one, otherwise loaded by id. */
+  async resolveIncident(ref: IncidentRef): Promise<Incident> {
+    return typeof ref === 'string' ? this.load(ref) : ref;
+  }
+
   private async hydrate(record: IncidentRecord): Promise<Incident> {
     const events = await guard(() => this.store.loadEvents(record.id));
     return { record, events, state: foldIncident(events) };
@@ -165,13 +176,13 @@ export class IncidentService {
 
   /** Attaches the Slack channel created for the incident. */
   async attachChannel(
-    incidentId: string,
+    incident: IncidentRef,
     channel: string,
     channelName: string | undefined,
     ctx: Ctx,
   ): Promise<RecordResult> {
     return this.record(
-      incidentId,
+      incident,
       ctx,
       'incident.channel_set',
       { channel, channelName },
@@ -188,13 +199,13 @@ export class IncidentService {
    * A duplicate (same key) is not an error: `recorded` is false and nothing changes.
    */
   async record<T extends EventType>(
-    incidentId: string,
+    ref: IncidentRef,
     ctx: Ctx,
     type: T,
     payload: Payload<T>,
-    opts: { allowClosed?: boolean; check?: (i: Incident) => void; incident?: Incident } = {},
+    opts: { allowClosed?: boolean; check?: (i: Incident) => void } = {},
   ): Promise<RecordResult> {
-    const incident = opts.incident ?? (await this.load(incidentId));
+    const incident = await this.resolveIncident(ref);
     if (!opts.allowClosed) assertOpen(incident);
     opts.check?.(incident);
     const event = this.event(ctx, type, payload);
@@ -225,19 +236,19 @@ export class IncidentService {
 
   // ---- timeline --------------------------------------------------------------------------------
 
-  async log(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
-    return this.record(incidentId, ctx, 'timeline.entry', { text: requireText(text, 'the entry') });
+  async log(incident: IncidentRef, text: string, ctx: Ctx): Promise<RecordResult> {
+    return this.record(incident, ctx, 'timeline.entry', { text: requireText(text, 'the entry') });
   }
 
   // ---- hypotheses ------------------------------------------------------------------------------
 
   async raiseHypothesis(
-    incidentId: string,
+    incident: IncidentRef,
     text: string,
     ctx: Ctx,
     ref?: MessageRef,
   ): Promise<RecordResult & { hypothesis?: Hypothesis }> {
-    const res = await this.record(incidentId, ctx, 'hypothesis.raised', {
+    const res = await this.record(incident, ctx, 'hypothesis.raised', {
       text: requireText(text, 'the hypothesis'),
       ...(ref ? { ref } : {}),
     });
@@ -245,14 +256,14 @@ export class IncidentService {
   }
 
   async ruleOut(
-    incidentId: string,
+    incident: IncidentRef,
     hypothesisId: string,
     evidence: string,
     ctx: Ctx,
   ): Promise<RecordResult & { hypothesis: Hypothesis }> {
     const id = hypothesisId.toUpperCase();
     const res = await this.record(
-      incidentId,
+      incident,
       ctx,
       'hypothesis.ruled_out',
       { hypothesis: id, evidence: requireText(evidence, 'the evidence that rules it out') },
@@ -262,7 +273,7 @@ export class IncidentService {
   }
 
   async confirm(
-    incidentId: string,
+    incident: IncidentRef,
     hypothesisId: string,
     evidence: string | undefined,
     ctx: Ctx,
@@ -270,7 +281,7 @@ export class IncidentService {
     const id = hypothesisId.toUpperCase();
     const ev = evidence?.trim();
     const res = await this.record(
-      incidentId,
+      incident,
       ctx,
       'hypothesis.confirmed',
       { hypothesis: id, ...(ev ? { evidence: clip(ev) } : {}) },
@@ -279,26 +290,26 @@ export class IncidentService {
     return { ...res, hypothesis: requireHypothesis(res.incident, id) };
   }
 
-  async setRootCause(incidentId: string, text: string, ctx: Ctx): Promise<RecordResult> {
-    return this.record(incidentId, ctx, 'root_cause.set', {
+  async setRootCause(incident: IncidentRef, text: string, ctx: Ctx): Promise<RecordResult> {
+    return this.record(incident, ctx, 'root_cause.set', {
       text: requireText(text, 'the root cause'),
     });
   }
 
   /** Withdraws an earlier capture made from a message (e.g. a reaction removed). */
   async retract(
-    incidentId: string,
+    incident: IncidentRef,
     ref: MessageRef,
     retracts: EventType,
     ctx: Ctx,
   ): Promise<RecordResult> {
-    return this.record(incidentId, ctx, 'capture.retracted', { ref, retracts });
+    return this.record(incident, ctx, 'capture.retracted', { ref, retracts });
   }
 
   // ---- escalation, severity, status, roles, impact ----------------------------------------------
 
   async escalate(
-    incidentId: string,
+    incident: IncidentRef,
     input: { to: string; reason?: string; users?: string[]; groups?: string[]; ref?: MessageRef },
     ctx: Ctx,
   ): Promise<RecordResult> {
@@ -307,33 +318,38 @@ export class IncidentService {
     if (input.users?.length) payload.users = input.users;
     if (input.groups?.length) payload.groups = input.groups;
     if (input.ref) payload.ref = input.ref;
-    return this.record(incidentId, ctx, 'escalated', payload);
+    return this.record(incident, ctx, 'escalated', payload);
   }
 
   async changeSeverity(
-    incidentId: string,
+    incident: IncidentRef,
     severity: Severity,
     reason: string | undefined,
     ctx: Ctx,
   ): Promise<RecordResult> {
     const r = reason?.trim();
-    return this.record(incidentId, ctx, 'severity.changed', {
+    return this.record(incident, ctx, 'severity.changed', {
       severity,
       ...(r ? { reason: clip(r) } : {}),
     });
   }
 
-  async changeStatus(incidentId: string, status: Status, ctx: Ctx): Promise<RecordResult> {
+  async changeStatus(incident: IncidentRef, status: Status, ctx: Ctx): Promise<RecordResult> {
     if (!isOpenStatus(status)) {
       throw new IncidentError(
         'invalid',
         `Status can be investigating, identified or monitoring; use \`resolve\` and \`close\` for the rest.`,
       );
     }
-    return this.record(incidentId, ctx, 'status.changed', { status });
+    return this.record(incident, ctx, 'status.changed', { status });
   }
 
-  async assignRole(incidentId: string, role: string, user: Actor, ctx: Ctx): Promise<RecordResult> {
+  async assignRole(
+    incident: IncidentRef,
+    role: string,
+    user: Actor,
+    ctx: Ctx,
+  ): Promise<RecordResult> {
     const r = role.trim().toLowerCase();
     if (!/^[a-z][a-z0-9_-]{0,29}$/.test(r)) {
       throw new IncidentError(
@@ -341,16 +357,16 @@ export class IncidentService {
         `A role name is a word of up to 30 letters, digits, - or _ (got "${role}").`,
       );
     }
-    return this.record(incidentId, ctx, 'role.assigned', { role: r, user });
+    return this.record(incident, ctx, 'role.assigned', { role: r, user });
   }
 
   async setImpact(
-    incidentId: string,
+    incident: IncidentRef,
     text: string,
     ctx: Ctx,
     startedAt?: DateTime,
   ): Promise<RecordResult> {
-    return this.record(incidentId, ctx, 'impact.set', {
+    return this.record(incident, ctx, 'impact.set', {
       text: requireText(text, 'the impact'),
       ...(startedAt ? { startedAt: startedAt.toUTC().toISO() ?? undefined } : {}),
     });
@@ -359,7 +375,7 @@ export class IncidentService {
   // ---- action items ----------------------------------------------------------------------------
 
   async addAction(
-    incidentId: string,
+    incident: IncidentRef,
     input: { text: string; owner?: Actor; due?: string; ref?: MessageRef },
     ctx: Ctx,
   ): Promise<RecordResult & { action?: IncidentState['actions'][number] }> {
@@ -370,15 +386,15 @@ export class IncidentService {
     if (input.owner) payload.owner = input.owner;
     if (input.due) payload.due = input.due;
     if (input.ref) payload.ref = input.ref;
-    const res = await this.record(incidentId, ctx, 'action.added', payload, { allowClosed: true });
+    const res = await this.record(incident, ctx, 'action.added', payload, { allowClosed: true });
     const action = res.recorded ? res.incident.state.actions.at(-1) : undefined;
     return { ...res, action };
   }
 
-  async completeAction(incidentId: string, actionId: string, ctx: Ctx): Promise<RecordResult> {
+  async completeAction(incident: IncidentRef, actionId: string, ctx: Ctx): Promise<RecordResult> {
     const id = actionId.toUpperCase();
     return this.record(
-      incidentId,
+      incident,
       ctx,
       'action.completed',
       { action: id },
@@ -445,19 +461,19 @@ export class IncidentService {
 
   // ---- resolution and close --------------------------------------------------------------------
 
-  async resolve(incidentId: string, how: string | undefined, ctx: Ctx): Promise<RecordResult> {
+  async resolve(incident: IncidentRef, how: string | undefined, ctx: Ctx): Promise<RecordResult> {
     const h = how?.trim();
-    return this.record(incidentId, ctx, 'resolved', h ? { how: clip(h) } : {});
+    return this.record(incident, ctx, 'resolved', h ? { how: clip(h) } : {});
   }
 
   /** Renders the draft now, without closing. */
   async draftPostmortem(
-    incidentId: string,
+    incident: IncidentRef,
     template?: string,
   ): Promise<{ incident: Incident; markdown: string; template: string }> {
-    const incident = await this.load(incidentId);
+    const loaded = await this.resolveIncident(incident);
     const t = template ?? this.defaultTemplate;
-    return { incident, markdown: this.render(incident, t), template: t };
+    return { incident: loaded, markdown: this.render(loaded, t), template: t };
   }
 
   /**
@@ -466,14 +482,14 @@ export class IncidentService {
    * marked closed.
    */
   async close(
-    incidentId: string,
+    ref: IncidentRef,
     ctx: Ctx,
     opts: {
       template?: string;
       publish?: (markdown: string, incident: Incident) => Promise<string | undefined>;
     } = {},
   ): Promise<{ incident: Incident; markdown: string; fileId?: string }> {
-    const incident = await this.load(incidentId);
+    const incident = await this.resolveIncident(ref);
     assertOpen(incident);
     if (!incident.state.resolvedAt) {
       throw new IncidentError(

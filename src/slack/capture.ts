@@ -416,7 +416,7 @@ export function createCapture(deps: SlackDeps): Capture {
     const actor = await actorFor(ev.user);
     const res = await applyReaction(
       deps.service,
-      record.id,
+      incident,
       {
         message: { channel, ts, ...message },
         emoji: ev.reaction,

@@ -75,6 +75,19 @@ describe('IncidentService', () => {
     expect(c.incident.state.rootCause?.hypothesis).toBe('H2');
   });
 
+  test('a use-case given an already loaded incident does not read the log again', async () => {
+    const i = await start();
+    const loads = jest.spyOn(store, 'loadEvents');
+    const res = await service.log(i, 'rolled back', ctx({ at: at('10:45') }));
+    expect(loads).not.toHaveBeenCalled();
+    expect(res.recorded).toBe(true);
+    expect(res.incident.state.timeline.map((t) => t.text)).toContain('rolled back');
+    // By id it is loaded, as before.
+    await service.log(i.record.id, 'second', ctx());
+    expect(loads).toHaveBeenCalledTimes(1);
+    loads.mockRestore();
+  });
+
   test('idempotency keys make a retried command a no-op', async () => {
     const i = await start();
     const first = await service.log(i.record.id, 'rolled back', ctx({ key: 'cmd:trigger-1' }));
