@@ -311,7 +311,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
         break;
       }
       case 'capture.retracted':
-        retract(e.ref, e.retracts, e.seq);
+        retract(e.ref, e.retracts);
         break;
       case 'root_cause.set':
         s.rootCause = { text: e.text, at: e.occurredAt, by: e.actor };
@@ -396,7 +396,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
     }
   }
 
-  function retract(ref: MessageRef, type: EventType, seq: number): void {
+  function retract(ref: MessageRef, type: EventType): void {
     switch (type) {
       case 'hypothesis.raised': {
         for (const h of [...hyp.values()].reverse()) {
@@ -450,7 +450,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
         return;
       }
       default:
-        void seq;
+        return;
     }
   }
 
