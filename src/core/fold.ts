@@ -460,7 +460,6 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
   s.participants = [...participants.values()];
   s.timeline = buildTimeline(events, s, {
     retractedSeq,
-    retractedHyp,
     hypothesisIdBySeq,
     rootCauseSeq,
     escalationSeqs: new Set(escalationSeq.keys()),
@@ -479,7 +478,6 @@ function parseIso(iso: string): DateTime | undefined {
 
 interface TimelineContext {
   retractedSeq: Set<number>;
-  retractedHyp: Set<string>;
   hypothesisIdBySeq: Map<number, string>;
   rootCauseSeq?: number;
   escalationSeqs: Set<number>;
