@@ -120,7 +120,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           const output =
             opts.format === 'json'
               ? `${JSON.stringify(exportIncident(incident), null, 2)}\n`
-              : (await service.draftPostmortem(incident.record.id, opts.template)).markdown;
+              : (await service.draftPostmortem(incident, opts.template)).markdown;
           if (opts.out) {
             writeFileSync(opts.out, output);
             io.stderr.write(
