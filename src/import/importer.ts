@@ -197,7 +197,8 @@ export async function importSlackExport(
     count(res.recorded);
   }
 
-  const record = (await service.load(incidentId)).record;
+  // The recorders use only the id and the status (open: checked above); no need to reload.
+  const record = started.incident.record;
   const timeOf = reactionTimes(history);
 
   for (const m of messages) {
