@@ -65,6 +65,80 @@ export interface ListFilter {
   status?: readonly Status[];
 }
 
+// ---- the request path: inbox, conditional commit, outbox (see README "Architecture") ----------
+
+/** What kind of Slack request an inbox item holds. */
+export type InboxKind = 'command' | 'event' | 'action' | 'view' | 'shortcut';
+
+export interface NewInboxItem {
+  /**
+   * Idempotency key derived from what Slack gives: `cmd:<trigger_id>`, `evt:<event_id>`,
+   * `act:<trigger_id>`, `view:<view id>:<hash>`, `sc:<trigger_id>`. Enqueueing an existing key
+   * is a no-op (a Slack retry).
+   */
+  key: string;
+  kind: InboxKind;
+  /** Serialization lane: items of one partition are processed one at a time, in order. */
+  partition: string;
+  /** The Slack payload as received (JSON), replayed through the same handlers after a crash. */
+  body: string;
+  /** When Slack delivered it: untimed entries are stamped with this time. */
+  receivedAt: DateTime;
+}
+
+export interface InboxItem extends NewInboxItem {
+  id: string;
+  state: 'pending' | 'done';
+  attempts: number;
+}
+
+/** A side effect to deliver after the write that decided it (reply, card, upload, page …). */
+export interface NewEffect {
+  /**
+   * Unique while pending: adding an effect whose key is already pending is a no-op (that is how
+   * the status card coalesces: key `card:<incident id>`). Keys derived from the inbox key make a
+   * re-run of the same request add nothing twice.
+   */
+  key: string;
+  /** Which handler delivers it, e.g. `slack.reply`, `card.refresh`, `page.trigger`. */
+  kind: string;
+  incidentId?: string;
+  /** JSON-serialisable input for the handler. */
+  payload: unknown;
+  /** Not delivered before this instant (coalescing windows, Retry-After, reminders). */
+  notBefore?: DateTime;
+}
+
+export interface StoredEffect extends NewEffect {
+  id: string;
+  state: 'pending' | 'done' | 'dead';
+  attempts: number;
+  lastError?: string;
+}
+
+export interface CommitInput {
+  incidentId: string;
+  /**
+   * The record version (the highest seq) the use-case decided on. When set and the log has
+   * moved past it, nothing is written and `ConflictError` is thrown (re-run on fresh state).
+   */
+  expectedSeq?: number;
+  /**
+   * When true, nothing is written and `IncidentClosedError` is thrown if the incident is closed
+   * (checked inside the same atomic write).
+   */
+  requireOpen: boolean;
+  events: NewEvent[];
+  summary?: Partial<IncidentSummary>;
+  effects?: NewEffect[];
+  /** Inbox items this write completes (marked done atomically with the events). */
+  inboxDone?: string[];
+}
+
+export interface CommitResult extends AppendResult {
+  effects: StoredEffect[];
+}
+
 export interface IncidentStore {
   /** Which adapter this is, for logs and /healthz. */
   readonly kind: 'sqlite' | 'mongodb';
@@ -98,12 +172,75 @@ export interface IncidentStore {
   /** True when an event with this idempotency key is recorded (any incident). */
   hasEventKey(key: string): Promise<boolean>;
 
+  // ---- the request path (inbox, conditional commit, outbox) ----------------------------------
+
+  /** Durably records a received Slack request before it is acknowledged; a known key is a no-op. */
+  enqueueInbox(item: NewInboxItem): Promise<{ item: InboxItem; inserted: boolean }>;
+  /**
+   * Claims pending inbox items (oldest first) that no live lease holds, for `owner` until
+   * `leaseUntil`; `ids` restricts the claim to those items (the replica that received them).
+   */
+  claimInbox(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+    ids?: string[];
+  }): Promise<InboxItem[]>;
+  /** Marks inbox items done without a commit (requests that record nothing, e.g. `help`). */
+  completeInbox(ids: string[]): Promise<void>;
+
+  /**
+   * One atomic, conditional write: events (keyed ones recorded once), the summary, the outbox
+   * effects, and the inbox items it completes. Throws ConflictError / IncidentClosedError, and
+   * then writes nothing.
+   */
+  commit(input: CommitInput): Promise<CommitResult>;
+
+  /** Adds effects not tied to a commit (keys pending already are skipped). */
+  addEffects(effects: NewEffect[]): Promise<StoredEffect[]>;
+  /** Claims due pending effects (notBefore <= now) no live lease holds, oldest first. */
+  claimEffects(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+  }): Promise<StoredEffect[]>;
+  /** Completes a claimed effect, recording its outcome's events and follow-up effects with it. */
+  completeEffect(
+    id: string,
+    owner: string,
+    outcome?: { incidentId?: string; events?: NewEvent[]; effects?: NewEffect[] },
+  ): Promise<void>;
+  /** A failed delivery: retried from `retryAt`, or dead (never retried) when `dead` is set. */
+  failEffect(
+    id: string,
+    owner: string,
+    failure: { error: string; retryAt?: DateTime; dead?: boolean },
+  ): Promise<void>;
+
   savePostmortem(p: RenderedPostmortem): Promise<void>;
   latestPostmortem(incidentId: string): Promise<RenderedPostmortem | undefined>;
 
   /** Throws when the store is not reachable (used by /healthz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The record moved past the version a use-case decided on: re-run it on fresh state. */
+export class ConflictError extends Error {
+  constructor(message = 'the incident record changed while this was being decided') {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** A conditional write found the incident closed. */
+export class IncidentClosedError extends Error {
+  constructor(message = 'the incident is closed') {
+    super(message);
+    this.name = 'IncidentClosedError';
+  }
 }
 
 /** A store error the app reports to users as "the record could not be saved". */

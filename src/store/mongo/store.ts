@@ -714,6 +714,33 @@ export class MongoStore implements IncidentStore {
   }
 
   /** Round trip to the server; throws StoreUnavailableError when it is not reachable. */
+  // ---- request path: placeholders until this adapter implements them -------------------------
+  // TODO(issue 8/12): replaced by the real inbox / commit / outbox implementation.
+  enqueueInbox(): never {
+    throw new Error('enqueueInbox: not implemented by this adapter yet');
+  }
+  claimInbox(): never {
+    throw new Error('claimInbox: not implemented by this adapter yet');
+  }
+  completeInbox(): never {
+    throw new Error('completeInbox: not implemented by this adapter yet');
+  }
+  commit(): never {
+    throw new Error('commit: not implemented by this adapter yet');
+  }
+  addEffects(): never {
+    throw new Error('addEffects: not implemented by this adapter yet');
+  }
+  claimEffects(): never {
+    throw new Error('claimEffects: not implemented by this adapter yet');
+  }
+  completeEffect(): never {
+    throw new Error('completeEffect: not implemented by this adapter yet');
+  }
+  failEffect(): never {
+    throw new Error('failEffect: not implemented by this adapter yet');
+  }
+
   async ping(): Promise<void> {
     await this.run('ping', 'health check', async () => {
       const db = this.connection.db;
