@@ -10,6 +10,7 @@ import { escalateCommand } from './escalate';
 import { createHelpCommand } from './help';
 import { hypothesisCommand } from './hypothesis';
 import { impactCommand } from './impact';
+import { kindCommand } from './kind';
 import { listCommand } from './list';
 import { logCommand } from './log';
 import { postmortemCommand } from './postmortem';
@@ -40,6 +41,7 @@ export const registry: CommandModule[] = [
   postmortemCommand,
   timelineCommand,
   listCommand,
+  kindCommand,
   createHelpCommand(() => helpText()),
 ];
 

@@ -104,6 +104,18 @@ export interface EventPayloads {
   resolved: { how?: string };
   closed: Empty;
   'postmortem.rendered': { template: string; format: 'md' | 'json'; fileId?: string };
+  /** What the incident was: a real one, or a drill or test (left out of insights by default). */
+  'incident.kind_set': { kind: 'real' | 'drill' | 'test' };
+  /** The draft was published for review: a pull/merge request on a configured target. */
+  'postmortem.published': {
+    target: string;
+    provider: 'github' | 'gitlab';
+    url: string;
+    branch: string;
+    path: string;
+    /** Pull/merge request number (GitHub `number`, GitLab `iid`). */
+    number: number;
+  };
 }
 
 export type EventType = keyof EventPayloads;
@@ -133,6 +145,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'resolved',
   'closed',
   'postmortem.rendered',
+  'incident.kind_set',
+  'postmortem.published',
 ];
 
 export interface EventCommon {

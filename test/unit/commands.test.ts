@@ -2,6 +2,7 @@
  * Command modules against a fake CommandContext: a real IncidentService over SQLite, and fake
  * Slack operations and status cards that record what they were asked to do.
  */
+import { incidentKind } from '../../src/core/insights';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -395,5 +396,21 @@ describe('close', () => {
       (e) => e.type === 'postmortem.rendered',
     );
     expect(rendered && 'template' in rendered ? rendered.template : '').toBe('concise');
+  });
+});
+
+describe('kind', () => {
+  it('marks an incident as a drill, once, and refuses other words', async () => {
+    const i = await start();
+    const c = { channel: i.state.channel };
+    await expect(run('kind rehearsal', c)).rejects.toThrow(/not a kind; use one of real, drill/);
+    const r = await run('kind drill', c);
+    expect(r.ephemeral).toContain('now marked drill: left out of insights');
+    expect(r.inChannel).toContain('Kind: drill');
+    const again = await run('kind DRILL', c);
+    expect(again.ephemeral).toContain('already marked drill');
+    const events = await store.loadEvents(i.record.id);
+    expect(events.filter((e) => e.type === 'incident.kind_set')).toHaveLength(1);
+    expect(incidentKind(events)).toBe('drill');
   });
 });
