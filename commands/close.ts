@@ -1,4 +1,5 @@
 import { IncidentError } from '../src/app/errors';
+import { requirePermission } from '../src/app/permissions';
 import type { Incident } from '../src/app/service';
 import { humanDuration } from '../src/core/duration';
 import { computeMetrics } from '../src/core/metrics';
@@ -57,6 +58,10 @@ async function doClose(
   incidentId: string,
   template: string | undefined,
 ): Promise<Reply> {
+  // The button may name another incident than the channel's: check against the one closed.
+  const target =
+    ctx.incident?.record.id === incidentId ? ctx.incident : await ctx.service.load(incidentId);
+  await requirePermission(ctx, 'close', target);
   let uploadError: unknown;
   let result: Awaited<ReturnType<CommandContext['service']['close']>>;
   try {
@@ -110,6 +115,7 @@ export const closeCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const incident = requireIncident(ctx);
+    await requirePermission(ctx, 'close', incident);
     const explicit = args.trim() ? parseTemplate(args, ctx, usage) : undefined;
     const s = incident.state;
     // Closed or unresolved: the service answers (and refuses) before any review is shown.

@@ -2,6 +2,7 @@
  * The `/incident` subcommands. The Slack dispatcher looks commands up here; `help` is generated
  * from this registry, so a new module shows up in the help by being listed below.
  */
+import { PERMISSIONS_HELP } from '../src/app/permissions';
 import type { CommandModule } from '../src/slack/ports';
 import { actionCommand } from './action';
 import { closeCommand } from './close';
@@ -64,5 +65,6 @@ export function helpText(): string {
     'A `[time]` is when it happened (default: now): `14:20`, `2:20pm`, `2025-02-28 14:20`, or with a zone: `14:20 PDT`, `14:20 UTC`, `14:20 Europe/London`. A time without a zone is read in your Slack time zone. Times in the future are refused.',
     '`start` also takes `sev1`…`sev4` (default sev3), in any order with the time.',
     '`root-cause`, `severity`, `status`, `role`, `impact` and `action` also take a leading `[time]`; for `impact [time] <text>` it is when the impact STARTED (for time to detect).',
+    `Who may: ${PERMISSIONS_HELP}`,
   ].join('\n');
 }

@@ -5,6 +5,7 @@ import {
   takeUserMention,
   userName,
 } from '../src/slack/grammar';
+import { requirePermission } from '../src/app/permissions';
 import { UsageError, type CommandModule } from '../src/slack/ports';
 import { esc, incidentChannel, incLabel, recorded, requireIncident, when } from './common';
 
@@ -18,6 +19,7 @@ export const roleCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const incident = requireIncident(ctx);
+    await requirePermission(ctx, 'role', incident);
     const lead = takeLeading(args, ctx, { usage });
     let mention = takeUserMention(lead.rest);
     let role: string;

@@ -6,6 +6,7 @@ import {
   takeLeading,
   mentionNames,
 } from '../src/slack/grammar';
+import { requirePermission } from '../src/app/permissions';
 import { UsageError, type CommandModule } from '../src/slack/ports';
 import { esc, incLabel, recorded, requireIncident, when } from './common';
 
@@ -20,6 +21,7 @@ export const severityCommand: CommandModule = {
   needsIncident: true,
   async run(args, ctx) {
     const incident = requireIncident(ctx);
+    await requirePermission(ctx, 'severity', incident);
     const lead = takeLeading(args, ctx, { usage, severity: true });
     const severity = lead.severity;
     if (!severity) {

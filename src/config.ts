@@ -55,6 +55,8 @@ export interface AppConfig {
   statusCardIntervalMs: number;
   /** INCIDENT_EMOJI: reaction meanings (see src/app/capture.ts). */
   emoji: EmojiConfig;
+  /** INCIDENT_ADMIN_GROUP: user group id whose members may close, page, … any incident. */
+  adminGroup?: string;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -182,6 +184,17 @@ const logLevel = optionalText.transform((v, ctx): LogLevelName => {
   return l as LogLevelName;
 });
 
+const adminGroup = optionalText.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  if (!/^S[A-Z0-9]{2,}$/.test(v)) {
+    return fail(
+      ctx,
+      `must be a user group id such as S0123ABCDEF, not a handle (in Slack: the group's profile → ⋯ → Copy group ID) (got ${show(v)})`,
+    );
+  }
+  return v;
+});
+
 const emoji = optionalText.transform((v, ctx) => {
   try {
     return parseEmojiConfig(v);
@@ -211,6 +224,7 @@ export const configSchema = z.object({
   LOG_LEVEL: logLevel,
   STATUS_CARD_INTERVAL_MS: intSetting(0, 600_000, 3000),
   INCIDENT_EMOJI: emoji,
+  INCIDENT_ADMIN_GROUP: adminGroup,
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -274,6 +288,7 @@ export function parseConfig(env: Env): ParseConfigResult {
       logLevel: e.LOG_LEVEL,
       statusCardIntervalMs: e.STATUS_CARD_INTERVAL_MS,
       emoji: e.INCIDENT_EMOJI,
+      ...(e.INCIDENT_ADMIN_GROUP ? { adminGroup: e.INCIDENT_ADMIN_GROUP } : {}),
     },
   };
 }
@@ -319,5 +334,6 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     gapMinutes: c.gapMinutes,
     statusCardIntervalMs: c.statusCardIntervalMs,
     logLevel: c.logLevel,
+    adminGroup: c.adminGroup,
   };
 }

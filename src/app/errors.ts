@@ -6,6 +6,7 @@ export type IncidentErrorCode =
   | 'unknown_hypothesis'
   | 'unknown_action'
   | 'invalid'
+  | 'forbidden'
   | 'store_unavailable';
 
 export class IncidentError extends Error {

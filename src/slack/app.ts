@@ -263,6 +263,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     ...(config.announceChannel ? { announceChannel: config.announceChannel } : {}),
     defaultZone: config.timezone,
     template: config.postmortemTemplate,
+    ...(config.adminGroup ? { adminGroup: config.adminGroup } : {}),
   };
   const noCards: StatusCards = {
     create: async () => undefined,

@@ -50,6 +50,8 @@ export interface Settings {
   defaultZone: string;
   /** POSTMORTEM_TEMPLATE */
   template: string;
+  /** INCIDENT_ADMIN_GROUP: a user group whose members may do every guarded action. */
+  adminGroup?: string;
 }
 
 export interface CommandContext {

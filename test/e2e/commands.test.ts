@@ -176,8 +176,9 @@ describe('a whole incident, from start to close', () => {
     expect(state.severity).toBe('sev1');
     expect(state.status).toBe('resolved');
 
-    // close: the review finds nothing, so it closes directly
-    x = await bot.command('close', c);
+    // close: the review finds nothing, so it closes directly. Bob is commander now, so it is
+    // Bob who may close (Alice opened it, but handed command over).
+    x = await bot.command('close', { ...c, user: 'U_BOB' });
     expect(all(x)).toContain('INC-1 closed');
     const file = bot.emulator.files.find((f) => f.name === 'postmortem-INC-1.md');
     expect(file?.completed).toBe(true);
@@ -195,10 +196,11 @@ describe('a whole incident, from start to close', () => {
     expect(closed.record.status).toBe('closed');
 
     // after close: commands say it is closed, and nothing changes
-    for (const cmd of ['log too late', 'hypothesis another', 'resolve', 'close']) {
+    for (const cmd of ['log too late', 'hypothesis another', 'resolve']) {
       const text = await refused(id, cmd, channelId);
       expect(text).toContain('INC-1 is closed');
     }
+    expect(await refused(id, 'close', channelId, 'U_BOB')).toContain('INC-1 is closed');
   });
 });
 

@@ -3,7 +3,7 @@
  * `/incident` usage hint and the help list every subcommand, and its bot scopes cover every Web
  * API method the bot calls and every event it subscribes to.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
@@ -11,7 +11,12 @@ import { helpText, registry } from '../../commands';
 import { SCOPES_FOR_METHOD, WEB_API_METHODS_USED } from '../../src/slack/webOps';
 
 const root = path.resolve(__dirname, '../..');
-const schemaDir = path.resolve(root, '../shared/slack');
+// Beside the checkout (/work/main → /work/shared), or one level up from a worktree (/work/wt/x).
+const schemaDir =
+  ['../shared/slack', '../../shared/slack']
+    .map((d) => path.resolve(root, d))
+    .find((d) => existsSync(path.join(d, 'manifest.schema.json'))) ??
+  path.resolve(root, '../shared/slack');
 
 interface Manifest {
   _metadata?: { major_version?: number };
