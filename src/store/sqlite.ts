@@ -1,17 +1,20 @@
 /**
  * Embedded SQLite adapter (better-sqlite3).
  *
- * - WAL journal with `synchronous = FULL`: every append is durable (fsynced) when it returns.
- * - Every write is one `BEGIN IMMEDIATE` transaction, so several connections (instances,
- *   threads, processes) on one file serialise on the write lock; `busy_timeout` makes them
- *   wait for it instead of failing.
+ * - The connection lives in a worker thread (sqliteWorker.ts): no query, fsync or wait for
+ *   another process's lock runs on the caller's event loop. Opening (pragmas, migrations) is
+ *   done once, synchronously, at start-up, before the worker takes over.
+ * - WAL journal with `synchronous = FULL`: every write is durable (fsynced) when its promise
+ *   resolves. Writes waiting together are committed in one transaction (group commit), each in
+ *   its own savepoint so one failing write does not undo the others.
+ * - Writes take the write lock with `BEGIN IMMEDIATE`, so several connections (instances,
+ *   threads, processes) on one file serialise on it; `busy_timeout` makes them wait for it
+ *   (in the worker) instead of failing.
  * - Times are stored as epoch milliseconds (UTC); type-specific event fields as a JSON payload.
- * - The driver is synchronous; the methods are `async` so callers see the same interface as
- *   the MongoDB adapter, and every failure arrives as a rejection.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { DateTime } from 'luxon';
 import {
@@ -27,8 +30,17 @@ import {
 } from '../core/model';
 import { eventPayload } from '../core/serialize';
 import {
+  ConflictError,
+  IncidentClosedError,
   StoreUnavailableError,
   type AppendResult,
+  type CommitInput,
+  type CommitResult,
+  type InboxItem,
+  type InboxKind,
+  type NewEffect,
+  type NewInboxItem,
+  type StoredEffect,
   type CreateIncidentInput,
   type CreateIncidentResult,
   type IncidentRecord,
@@ -38,6 +50,15 @@ import {
   type RenderedPostmortem,
 } from './store';
 import { migrate } from './sqliteMigrations';
+import {
+  sqliteWorkerMain,
+  type EffectInW,
+  type EffectRowW,
+  type EventInW,
+  type InboxRowW,
+  type IncidentRowW,
+  type WorkerResponse,
+} from './sqliteWorker';
 
 export { SQLITE_SCHEMA_VERSION, SchemaVersionError } from './sqliteMigrations';
 
@@ -218,9 +239,6 @@ function summaryParams(s: Partial<IncidentSummary>): SummaryParams {
   };
 }
 
-function hasSummaryChange(p: SummaryParams): boolean {
-  return Object.values(p).some((v) => v !== null);
-}
 
 function rowToIncident(r: IncidentRow): IncidentRecord {
   const rec: IncidentRecord = {
@@ -265,103 +283,128 @@ function storedFromPrepared(p: PreparedEvent, seq: number): StoredEvent {
   return e as unknown as StoredEvent;
 }
 
-function prepareStatements(db: Database.Database) {
-  const incidentCols =
-    'id, team, number, key, title, severity, status, zone, channel, created_at, updated_at';
+function eventRow(p: PreparedEvent): EventInW {
   return {
-    incidentById: db.prepare<[string], IncidentRow>(
-      `SELECT ${incidentCols} FROM incidents WHERE id = ?`,
-    ),
-    incidentExists: db.prepare<[string], { one: 1 }>(`SELECT 1 AS one FROM incidents WHERE id = ?`),
-    incidentByKey: db.prepare<[string], IncidentRow>(
-      `SELECT ${incidentCols} FROM incidents WHERE key = ?`,
-    ),
-    incidentByNumber: db.prepare<[string, number], IncidentRow>(
-      `SELECT ${incidentCols} FROM incidents WHERE team = ? AND number = ?`,
-    ),
-    incidentByChannel: db.prepare<[string], IncidentRow>(
-      `SELECT ${incidentCols} FROM incidents WHERE channel = ?
-       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-    ),
-    listIncidents: db.prepare<[{ team: string | null; statuses: string | null }], IncidentRow>(
-      `SELECT ${incidentCols} FROM incidents
-       WHERE (@team IS NULL OR team = @team)
-         AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))
-       ORDER BY created_at DESC, rowid DESC`,
-    ),
-    listTeams: db.prepare<[], { team: string }>(
-      `SELECT DISTINCT team FROM incidents ORDER BY team`,
-    ),
-    nextNumber: db.prepare<[string], { n: number }>(
-      `SELECT COALESCE(MAX(number), 0) + 1 AS n FROM incidents WHERE team = ?`,
-    ),
-    insertIncident: db.prepare<[IncidentRow]>(
-      `INSERT INTO incidents (${incidentCols}) VALUES
-       (@id, @team, @number, @key, @title, @severity, @status, @zone, @channel, @created_at, @updated_at)`,
-    ),
-    updateSummary: db.prepare<[SummaryParams & { id: string; now: number }]>(
-      `UPDATE incidents SET
-         title = COALESCE(@title, title),
-         severity = COALESCE(@severity, severity),
-         status = COALESCE(@status, status),
-         zone = COALESCE(@zone, zone),
-         channel = COALESCE(@channel, channel),
-         updated_at = @now
-       WHERE id = @id`,
-    ),
-    maxSeq: db.prepare<[string], { m: number }>(
-      `SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE incident_id = ?`,
-    ),
-    insertEvent: db.prepare<[EventRow & { incident_id: string }]>(
-      `INSERT INTO events
-         (incident_id, seq, type, occurred_at, recorded_at, actor_id, actor_name, source, key, payload)
-       VALUES
-         (@incident_id, @seq, @type, @occurred_at, @recorded_at, @actor_id, @actor_name, @source, @key, @payload)
-       ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING`,
-    ),
-    loadEvents: db.prepare<[string], EventRow>(
-      `SELECT seq, type, occurred_at, recorded_at, actor_id, actor_name, source, key, payload
-       FROM events WHERE incident_id = ? ORDER BY occurred_at, seq`,
-    ),
-    hasEventKey: db.prepare<[string], { one: 1 }>(`SELECT 1 AS one FROM events WHERE key = ?`),
-    insertPostmortem: db.prepare<[PostmortemRow]>(
-      `INSERT INTO postmortems (incident_id, template, format, content, rendered_at)
-       VALUES (@incident_id, @template, @format, @content, @rendered_at)`,
-    ),
-    latestPostmortem: db.prepare<[string], PostmortemRow>(
-      `SELECT incident_id, template, format, content, rendered_at FROM postmortems
-       WHERE incident_id = ? ORDER BY rendered_at DESC, id DESC LIMIT 1`,
-    ),
-    ping: db.prepare<[], { one: number }>(`SELECT 1 AS one`),
+    type: p.type,
+    occurred_at: p.occurredAt,
+    recorded_at: p.recordedAt,
+    actor_id: p.actorId,
+    actor_name: p.actorName,
+    source: p.source,
+    key: p.key,
+    payload: p.payload,
   };
 }
 
-type Statements = ReturnType<typeof prepareStatements>;
+function splitAppended(prepared: PreparedEvent[], seqs: (number | null)[]): AppendResult {
+  const appended: StoredEvent[] = [];
+  const duplicates: NewEvent[] = [];
+  prepared.forEach((p, i) => {
+    const seq = seqs[i];
+    if (typeof seq === 'number') appended.push(storedFromPrepared(p, seq));
+    else duplicates.push(p.event);
+  });
+  return { appended, duplicates };
+}
+
+function effectRow(e: NewEffect, now: number): EffectInW {
+  if (typeof e?.key !== 'string' || e.key === '') throw new Error('effect key is required');
+  if (typeof e.kind !== 'string' || e.kind === '') throw new Error('effect kind is required');
+  const payload = JSON.stringify(e.payload ?? null);
+  const spacing = e.spacingMs ?? 0;
+  if (!Number.isFinite(spacing) || spacing < 0) throw new Error('effect spacingMs must be >= 0');
+  return {
+    key: e.key,
+    kind: e.kind,
+    incident_id: e.incidentId ?? null,
+    payload,
+    not_before: e.notBefore === undefined ? now : toMillis(e.notBefore, 'effect notBefore'),
+    spacing_ms: Math.floor(spacing),
+  };
+}
+
+function rowToEffect(r: EffectRowW): StoredEffect {
+  const e: StoredEffect = {
+    id: String(r.id),
+    key: r.key,
+    kind: r.kind,
+    payload: JSON.parse(r.payload) as unknown,
+    notBefore: utc(r.not_before),
+    state: r.state as StoredEffect['state'],
+    attempts: r.attempts,
+  };
+  if (r.incident_id !== null) e.incidentId = r.incident_id;
+  if (r.spacing_ms > 0) e.spacingMs = r.spacing_ms;
+  if (r.last_error !== null) e.lastError = r.last_error;
+  return e;
+}
+
+const INBOX_KINDS: ReadonlySet<string> = new Set([
+  'command',
+  'event',
+  'action',
+  'view',
+  'shortcut',
+]);
+
+function rowToInbox(r: InboxRowW): InboxItem {
+  return {
+    id: String(r.id),
+    key: r.key,
+    kind: r.kind as InboxKind,
+    partition: r.partition,
+    body: r.body,
+    receivedAt: utc(r.received_at),
+    state: r.state as InboxItem['state'],
+    attempts: r.attempts,
+  };
+}
+
+function numericIds(ids: readonly string[], what: string): number[] {
+  return ids.map((id) => {
+    const n = Number(id);
+    if (!Number.isSafeInteger(n)) throw new Error(`${what}: unknown id ${JSON.stringify(id)}`);
+    return n;
+  });
+}
+
+/** Loads the worker body as JavaScript, whether this module runs compiled or from TS sources. */
+function workerSource(): string {
+  return `(${sqliteWorkerMain.toString()})()`;
+}
+
+interface Pending {
+  op: string;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
 
 export class SqliteStore implements IncidentStore {
   readonly kind = 'sqlite' as const;
   readonly file: string;
-  private readonly db: Database.Database;
+  private readonly worker: Worker;
   private closed = false;
-  private readonly st: Statements;
-  private readonly createTx: (
-    input: CreateIncidentInput,
-    events: PreparedEvent[],
-  ) => CreateIncidentResult;
-  private readonly appendTx: (
-    id: string,
-    events: PreparedEvent[],
-    summary: SummaryParams,
-  ) => AppendResult;
+  /** Set when the worker died or could not open the file: every call then rejects with it. */
+  private broken?: StoreUnavailableError;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited: Promise<void>;
 
   constructor(file: string, opts: { busyTimeoutMs?: number } = {}) {
     this.file = file;
     const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (file === ':memory:') {
+      throw new Error(
+        'SqliteStore needs a file: an in-memory database is private to one connection',
+      );
+    }
+    // Open once here, synchronously, at start-up: errors (unopenable path, not a database, a
+    // newer schema) surface from the constructor, and the schema is migrated before the worker
+    // (which only ever sees a current schema) opens its own connection.
     let db: Database.Database;
     try {
-      if (file !== ':memory:' && !file.startsWith('file:')) {
+      if (!file.startsWith('file:'))
         mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      }
       db = new Database(file, { timeout: busyTimeoutMs });
     } catch (err) {
       throw new StoreUnavailableError(
@@ -369,16 +412,13 @@ export class SqliteStore implements IncidentStore {
         err,
       );
     }
-    this.db = db;
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db, file);
-      this.st = prepareStatements(db);
     } catch (err) {
-      db.close();
       if (isUnavailable(err)) {
         throw new StoreUnavailableError(
           `cannot open SQLite store ${file}: ${(err as Error).message}`,
@@ -386,91 +426,73 @@ export class SqliteStore implements IncidentStore {
         );
       }
       throw err;
+    } finally {
+      db.close();
     }
-    this.createTx = this.db.transaction(this.createInTx.bind(this)).immediate;
-    this.appendTx = this.db.transaction(this.appendInTx.bind(this)).immediate;
-  }
-
-  /** Runs `fn`, turning low-level SQLite failures into StoreUnavailableError. */
-  private guard<T>(op: string, fn: () => T): T {
-    if (this.closed) throw new StoreUnavailableError(`SQLite store ${this.file} is closed (${op})`);
-    try {
-      return fn();
-    } catch (err) {
-      if (isUnavailable(err)) {
-        const sqlite = sqliteCode(err);
-        const code = sqlite ? ` [${sqlite}]` : '';
-        throw new StoreUnavailableError(
-          `SQLite store ${this.file}: ${op} failed${code}: ${String((err as { message?: unknown }).message)}`,
-          err,
-        );
-      }
-      throw err;
-    }
-  }
-
-  /** Inserts events after `lastSeq`, skipping recorded keys. Must run inside a transaction. */
-  private insertEvents(incidentId: string, events: PreparedEvent[], lastSeq: number): AppendResult {
-    const appended: StoredEvent[] = [];
-    const duplicates: NewEvent[] = [];
-    let seq = lastSeq;
-    for (const p of events) {
-      const info = this.st.insertEvent.run({
-        incident_id: incidentId,
-        seq: seq + 1,
-        type: p.type,
-        occurred_at: p.occurredAt,
-        recorded_at: p.recordedAt,
-        actor_id: p.actorId,
-        actor_name: p.actorName,
-        source: p.source,
-        key: p.key,
-        payload: p.payload,
+    this.worker = new Worker(workerSource(), {
+      eval: true,
+      workerData: { file, driver: require.resolve('better-sqlite3'), busyTimeoutMs },
+    });
+    // Keeps the process alive only while a call is waiting for its answer.
+    this.worker.unref();
+    this.worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
+    this.worker.on('error', (err) => this.fail(`the SQLite worker failed: ${err.message}`, err));
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        if (!this.closed) this.fail(`the SQLite worker exited (code ${code})`);
+        resolve();
       });
-      if (info.changes === 1) {
-        seq += 1;
-        appended.push(storedFromPrepared(p, seq));
-      } else {
-        duplicates.push(p.event);
-      }
-    }
-    return { appended, duplicates };
+    });
   }
 
-  private createInTx(input: CreateIncidentInput, events: PreparedEvent[]): CreateIncidentResult {
-    if (input.key !== undefined) {
-      const existing = this.st.incidentByKey.get(input.key);
-      if (existing) return { incident: rowToIncident(existing), created: false, events: [] };
+  private onMessage(msg: WorkerResponse): void {
+    if (msg.id === 0) {
+      if (msg.err) this.fail(`cannot open SQLite store ${this.file}: ${msg.err.message}`, msg.err);
+      return;
     }
-    const s = input.summary;
-    const now = Date.now();
-    const row: IncidentRow = {
-      id: randomUUID(),
-      team: input.team,
-      number: this.st.nextNumber.get(input.team)?.n ?? 1,
-      key: input.key ?? null,
-      title: s.title,
-      severity: s.severity,
-      status: s.status,
-      zone: s.zone,
-      channel: s.channel ?? null,
-      created_at: now,
-      updated_at: now,
-    };
-    this.st.insertIncident.run(row);
-    const { appended } = this.insertEvents(row.id, events, 0);
-    return { incident: rowToIncident(row), created: true, events: appended };
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (msg.err) p.reject(this.toError(p.op, msg.err));
+    else p.resolve(msg.ok);
   }
 
-  private appendInTx(id: string, events: PreparedEvent[], summary: SummaryParams): AppendResult {
-    if (!this.st.incidentExists.get(id)) {
-      throw new Error(`cannot append to incident ${JSON.stringify(id)}: no such incident`);
+  private fail(message: string, cause?: unknown): void {
+    this.broken ??= new StoreUnavailableError(`SQLite store ${this.file}: ${message}`, cause);
+    for (const p of this.pending.values()) p.reject(this.broken);
+    this.pending.clear();
+    this.worker.unref();
+  }
+
+  private toError(op: string, e: NonNullable<WorkerResponse['err']>): Error {
+    if (e.name === 'ConflictError') return new ConflictError(e.message);
+    if (e.name === 'IncidentClosedError') return new IncidentClosedError(e.message);
+    const shaped = { name: e.name, code: e.code, message: e.message };
+    if (isUnavailable(shaped)) {
+      const code = e.code ? ` [${e.code}]` : '';
+      return new StoreUnavailableError(
+        `SQLite store ${this.file}: ${op} failed${code}: ${e.message}`,
+        shaped,
+      );
     }
-    const result = this.insertEvents(id, events, this.st.maxSeq.get(id)?.m ?? 0);
-    if (result.appended.length > 0 || hasSummaryChange(summary)) {
-      this.st.updateSummary.run({ ...summary, id, now: Date.now() });
+    return new Error(e.message);
+  }
+
+  /** Sends one operation to the worker; resolves with its result once it is durable. */
+  private call<T>(op: string, ...args: unknown[]): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(
+        new StoreUnavailableError(`SQLite store ${this.file} is closed (${op})`),
+      );
     }
-    return result;
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { op, resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op, args });
+    });
   }
 
   async createIncident(input: CreateIncidentInput): Promise<CreateIncidentResult> {
@@ -481,9 +503,19 @@ export class SqliteStore implements IncidentStore {
     if (typeof s?.title !== 'string' || typeof s.zone !== 'string' || !s.severity || !s.status) {
       throw new Error('createIncident: summary needs title, severity, status and zone');
     }
-    summaryParams(s); // validates values before taking the write lock
-    const events = input.events.map(prepareEvent);
-    return this.guard('createIncident', () => this.createTx(input, events));
+    const summary = summaryParams(s);
+    const prepared = input.events.map(prepareEvent);
+    const res = await this.call<{ row: IncidentRowW; created: boolean; seqs: (number | null)[] }>(
+      'createIncident',
+      { team: input.team, key: input.key ?? null, summary },
+      prepared.map(eventRow),
+      Date.now(),
+    );
+    return {
+      incident: rowToIncident(res.row as IncidentRow),
+      created: res.created,
+      events: res.created ? splitAppended(prepared, res.seqs).appended : [],
+    };
   }
 
   async append(
@@ -493,31 +525,36 @@ export class SqliteStore implements IncidentStore {
   ): Promise<AppendResult> {
     const prepared = events.map(prepareEvent);
     const params = summaryParams(summary ?? {});
-    return this.guard('append', () => this.appendTx(incidentId, prepared, params));
+    const seqs = await this.call<(number | null)[]>(
+      'append',
+      incidentId,
+      prepared.map(eventRow),
+      params,
+      Date.now(),
+    );
+    return splitAppended(prepared, seqs);
   }
 
   async updateSummary(incidentId: string, summary: Partial<IncidentSummary>): Promise<void> {
     const params = summaryParams(summary);
-    const info = this.guard('updateSummary', () =>
-      this.st.updateSummary.run({ ...params, id: incidentId, now: Date.now() }),
-    );
-    if (info.changes === 0) {
+    const changes = await this.call<number>('updateSummary', incidentId, params, Date.now());
+    if (changes === 0) {
       throw new Error(`cannot update incident ${JSON.stringify(incidentId)}: no such incident`);
     }
   }
 
   async getIncident(incidentId: string): Promise<IncidentRecord | undefined> {
-    const row = this.guard('getIncident', () => this.st.incidentById.get(incidentId));
+    const row = await this.call<IncidentRow | undefined>('getIncident', incidentId);
     return row && rowToIncident(row);
   }
 
   async findByNumber(team: string, number: number): Promise<IncidentRecord | undefined> {
-    const row = this.guard('findByNumber', () => this.st.incidentByNumber.get(team, number));
+    const row = await this.call<IncidentRow | undefined>('findByNumber', team, number);
     return row && rowToIncident(row);
   }
 
   async findByChannel(channel: string): Promise<IncidentRecord | undefined> {
-    const row = this.guard('findByChannel', () => this.st.incidentByChannel.get(channel));
+    const row = await this.call<IncidentRow | undefined>('findByChannel', channel);
     return row && rowToIncident(row);
   }
 
@@ -526,19 +563,19 @@ export class SqliteStore implements IncidentStore {
       team: filter.team ?? null,
       statuses: filter.status ? JSON.stringify(filter.status) : null,
     };
-    return this.guard('listIncidents', () => this.st.listIncidents.all(params)).map(rowToIncident);
+    return (await this.call<IncidentRow[]>('listIncidents', params)).map(rowToIncident);
   }
 
   async listTeams(): Promise<string[]> {
-    return this.guard('listTeams', () => this.st.listTeams.all()).map((r) => r.team);
+    return this.call<string[]>('listTeams');
   }
 
   async loadEvents(incidentId: string): Promise<StoredEvent[]> {
-    return this.guard('loadEvents', () => this.st.loadEvents.all(incidentId)).map(rowToEvent);
+    return (await this.call<EventRow[]>('loadEvents', incidentId)).map(rowToEvent);
   }
 
   async hasEventKey(key: string): Promise<boolean> {
-    return this.guard('hasEventKey', () => this.st.hasEventKey.get(key)) !== undefined;
+    return this.call<boolean>('hasEventKey', key);
   }
 
   async savePostmortem(p: RenderedPostmortem): Promise<void> {
@@ -546,22 +583,18 @@ export class SqliteStore implements IncidentStore {
     if (p.format !== 'md' && p.format !== 'json') {
       throw new Error(`postmortem format must be md or json, got ${JSON.stringify(p.format)}`);
     }
-    this.guard('savePostmortem', () => {
-      if (!this.st.incidentExists.get(p.incidentId)) {
-        throw new Error(`cannot save postmortem: no incident ${JSON.stringify(p.incidentId)}`);
-      }
-      this.st.insertPostmortem.run({
-        incident_id: p.incidentId,
-        template: p.template,
-        format: p.format,
-        content: p.content,
-        rendered_at: renderedAt,
-      });
-    });
+    const row: PostmortemRow = {
+      incident_id: p.incidentId,
+      template: p.template,
+      format: p.format,
+      content: p.content,
+      rendered_at: renderedAt,
+    };
+    await this.call<void>('savePostmortem', row);
   }
 
   async latestPostmortem(incidentId: string): Promise<RenderedPostmortem | undefined> {
-    const row = this.guard('latestPostmortem', () => this.st.latestPostmortem.get(incidentId));
+    const row = await this.call<PostmortemRow | undefined>('latestPostmortem', incidentId);
     if (!row) return undefined;
     return {
       incidentId: row.incident_id,
@@ -572,53 +605,157 @@ export class SqliteStore implements IncidentStore {
     };
   }
 
-  // ---- request path: placeholders until this adapter implements them -------------------------
-  // TODO(issue 8/12): replaced by the real inbox / commit / outbox implementation.
-  enqueueInbox(): never {
-    throw new Error('enqueueInbox: not implemented by this adapter yet');
+  // ---- the request path --------------------------------------------------------------------
+
+  async enqueueInbox(item: NewInboxItem): Promise<{ item: InboxItem; inserted: boolean }> {
+    if (typeof item?.key !== 'string' || item.key === '') throw new Error('inbox key is required');
+    if (!INBOX_KINDS.has(item.kind)) throw new Error(`unknown inbox kind ${String(item.kind)}`);
+    if (typeof item.partition !== 'string' || item.partition === '') {
+      throw new Error('inbox partition is required');
+    }
+    if (typeof item.body !== 'string') throw new Error('inbox body must be a string');
+    const res = await this.call<{ row: InboxRowW; inserted: boolean }>('enqueueInbox', {
+      key: item.key,
+      kind: item.kind,
+      partition: item.partition,
+      body: item.body,
+      received_at: toMillis(item.receivedAt, 'inbox receivedAt'),
+    });
+    return { item: rowToInbox(res.row), inserted: res.inserted };
   }
-  claimInbox(): never {
-    throw new Error('claimInbox: not implemented by this adapter yet');
+
+  async claimInbox(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+    ids?: string[];
+  }): Promise<InboxItem[]> {
+    const rows = await this.call<InboxRowW[]>(
+      'claimInbox',
+      opts.owner,
+      toMillis(opts.now, 'now'),
+      toMillis(opts.leaseUntil, 'leaseUntil'),
+      Math.max(0, Math.floor(opts.limit)),
+      opts.ids === undefined ? null : numericIds(opts.ids, 'claimInbox'),
+    );
+    return rows.map(rowToInbox);
   }
-  completeInbox(): never {
-    throw new Error('completeInbox: not implemented by this adapter yet');
+
+  async completeInbox(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.call<void>('completeInbox', numericIds(ids, 'completeInbox'), Date.now());
   }
-  commit(): never {
-    throw new Error('commit: not implemented by this adapter yet');
+
+  async commit(input: CommitInput): Promise<CommitResult> {
+    const prepared = input.events.map(prepareEvent);
+    const now = Date.now();
+    const res = await this.call<{ seqs: (number | null)[]; effects: EffectRowW[] }>(
+      'commit',
+      {
+        incidentId: input.incidentId,
+        expectedSeq: input.expectedSeq ?? null,
+        requireOpen: input.requireOpen,
+        events: prepared.map(eventRow),
+        summary: summaryParams(input.summary ?? {}),
+        effects: (input.effects ?? []).map((e) => effectRow(e, now)),
+        inboxDone: numericIds(input.inboxDone ?? [], 'commit inboxDone'),
+      },
+      now,
+    );
+    return { ...splitAppended(prepared, res.seqs), effects: res.effects.map(rowToEffect) };
   }
-  addEffects(): never {
-    throw new Error('addEffects: not implemented by this adapter yet');
+
+  async addEffects(effects: NewEffect[]): Promise<StoredEffect[]> {
+    if (effects.length === 0) return [];
+    const now = Date.now();
+    const rows = await this.call<EffectRowW[]>(
+      'addEffects',
+      effects.map((e) => effectRow(e, now)),
+      now,
+    );
+    return rows.map(rowToEffect);
   }
-  claimEffects(): never {
-    throw new Error('claimEffects: not implemented by this adapter yet');
+
+  async claimEffects(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+  }): Promise<StoredEffect[]> {
+    const rows = await this.call<EffectRowW[]>(
+      'claimEffects',
+      opts.owner,
+      toMillis(opts.now, 'now'),
+      toMillis(opts.leaseUntil, 'leaseUntil'),
+      Math.max(0, Math.floor(opts.limit)),
+    );
+    return rows.map(rowToEffect);
   }
-  completeEffect(): never {
-    throw new Error('completeEffect: not implemented by this adapter yet');
+
+  async nextEffectDue(): Promise<DateTime | undefined> {
+    const t = await this.call<number | null>('nextEffectDue');
+    return t === null ? undefined : utc(t);
   }
-  failEffect(): never {
-    throw new Error('failEffect: not implemented by this adapter yet');
+
+  async completeEffect(
+    id: string,
+    owner: string,
+    outcome: { incidentId?: string; events?: NewEvent[]; effects?: NewEffect[] } = {},
+  ): Promise<void> {
+    const prepared = (outcome.events ?? []).map(prepareEvent);
+    const now = Date.now();
+    await this.call<boolean>(
+      'completeEffect',
+      numericIds([id], 'completeEffect')[0],
+      owner,
+      {
+        incidentId: outcome.incidentId ?? null,
+        events: prepared.map(eventRow),
+        effects: (outcome.effects ?? []).map((e) => effectRow(e, now)),
+      },
+      now,
+    );
+  }
+
+  async failEffect(
+    id: string,
+    owner: string,
+    failure: { error: string; retryAt?: DateTime; dead?: boolean },
+  ): Promise<void> {
+    await this.call<boolean>(
+      'failEffect',
+      numericIds([id], 'failEffect')[0],
+      owner,
+      {
+        error: String(failure.error),
+        retryAt:
+          failure.retryAt === undefined ? null : toMillis(failure.retryAt, 'failEffect retryAt'),
+        dead: failure.dead === true,
+      },
+      Date.now(),
+    );
   }
 
   async ping(): Promise<void> {
-    this.guard('ping', () => this.st.ping.get());
+    await this.call<unknown>('ping');
   }
 
-  /** Effective pragmas of this connection. */
-  settings(): SqliteSettings {
-    return this.guard('settings', () => ({
-      file: this.file,
-      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
-      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
-      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
-      foreignKeys: Number(this.db.pragma('foreign_keys', { simple: true })) === 1,
-      schemaVersion: Number(this.db.pragma('user_version', { simple: true })),
-    }));
+  /** Effective pragmas of the worker's connection. */
+  async settings(): Promise<SqliteSettings> {
+    const s = await this.call<Omit<SqliteSettings, 'file'>>('settings');
+    return { file: this.file, ...s };
   }
 
-  /** Closes the connection; idempotent. Later calls reject with StoreUnavailableError. */
+  /**
+   * Finishes the calls already sent, then closes the connection; idempotent. Later calls reject
+   * with StoreUnavailableError.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) return this.exited;
     this.closed = true;
-    this.db.close();
+    this.worker.ref();
+    this.worker.postMessage('close');
+    await this.exited;
   }
 }

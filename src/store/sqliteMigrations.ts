@@ -66,6 +66,49 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'request path: inbox (received Slack requests) and effects (the outbox)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE inbox (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          key          TEXT NOT NULL UNIQUE,
+          kind         TEXT NOT NULL,
+          partition    TEXT NOT NULL,
+          body         TEXT NOT NULL,
+          received_at  INTEGER NOT NULL,
+          state        TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+          attempts     INTEGER NOT NULL DEFAULT 0,
+          lease_owner  TEXT,
+          lease_until  INTEGER,
+          done_at      INTEGER
+        );
+        CREATE INDEX inbox_pending ON inbox (state, id);
+
+        CREATE TABLE effects (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          key          TEXT NOT NULL,
+          kind         TEXT NOT NULL,
+          incident_id  TEXT,
+          payload      TEXT NOT NULL CHECK (json_valid(payload)),
+          not_before   INTEGER NOT NULL,
+          spacing_ms   INTEGER NOT NULL DEFAULT 0,
+          state        TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+          attempts     INTEGER NOT NULL DEFAULT 0,
+          lease_owner  TEXT,
+          lease_until  INTEGER,
+          last_error   TEXT,
+          redo         INTEGER NOT NULL DEFAULT 0,
+          created_at   INTEGER NOT NULL,
+          done_at      INTEGER
+        );
+        CREATE UNIQUE INDEX effects_pending_key ON effects (key) WHERE state = 'pending';
+        CREATE INDEX effects_key ON effects (key, state, done_at);
+        CREATE INDEX effects_due ON effects (state, not_before, id);
+      `);
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

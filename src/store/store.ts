@@ -95,9 +95,12 @@ export interface InboxItem extends NewInboxItem {
 /** A side effect to deliver after the write that decided it (reply, card, upload, page …). */
 export interface NewEffect {
   /**
-   * Unique while pending: adding an effect whose key is already pending is a no-op (that is how
-   * the status card coalesces: key `card:<incident id>`). Keys derived from the inbox key make a
-   * re-run of the same request add nothing twice.
+   * Unique while pending: adding an effect whose key is already pending adds no row (that is how
+   * the status card coalesces: key `card:<incident id>`); the pending one takes the newest
+   * payload, and when it is being delivered at that moment (claimed, lease live) it is marked to
+   * be delivered once more after this delivery completes, so nothing that happened meanwhile is
+   * missed. Keys derived from the inbox key make a re-run of the same request add nothing twice.
+   * (MongoDB: a unique partial index on `key` where state is pending.)
    */
   key: string;
   /** Which handler delivers it, e.g. `slack.reply`, `card.refresh`, `page.trigger`. */
@@ -107,6 +110,12 @@ export interface NewEffect {
   payload: unknown;
   /** Not delivered before this instant (coalescing windows, Retry-After, reminders). */
   notBefore?: DateTime;
+  /**
+   * At most one delivery of this key per `spacingMs`: a new effect is not due before the last
+   * completed delivery of the same key + spacingMs (the status card: 3000). Best effort across
+   * replicas; it is a rate limit, not a correctness guarantee.
+   */
+  spacingMs?: number;
 }
 
 export interface StoredEffect extends NewEffect {
@@ -123,6 +132,8 @@ export interface CommitInput {
    * moved past it, nothing is written and `ConflictError` is thrown (re-run on fresh state).
    */
   expectedSeq?: number;
+  // (The highest seq is the record version: `expectedSeq` N means "the next event gets seq N+1";
+  // MongoDB enforces it with the unique (incident, seq) index, no multi-document transaction.)
   /**
    * When true, nothing is written and `IncidentClosedError` is thrown if the incident is closed
    * (checked inside the same atomic write).
@@ -136,6 +147,7 @@ export interface CommitInput {
 }
 
 export interface CommitResult extends AppendResult {
+  /** The effects added as new rows (coalesced ones, whose key was pending, are not listed). */
   effects: StoredEffect[];
 }
 
@@ -199,20 +211,37 @@ export interface IncidentStore {
 
   /** Adds effects not tied to a commit (keys pending already are skipped). */
   addEffects(effects: NewEffect[]): Promise<StoredEffect[]>;
-  /** Claims due pending effects (notBefore <= now) no live lease holds, oldest first. */
+  /**
+   * Claims due pending effects (notBefore <= now) no live lease holds, earliest due first, for
+   * `owner` until `leaseUntil` (attempts + 1). A claim whose lease ran out (a crashed replica)
+   * is claimable again, so an effect is delivered at least once, and once when handlers finish
+   * within their lease.
+   */
   claimEffects(opts: {
     owner: string;
     now: DateTime;
     leaseUntil: DateTime;
     limit: number;
   }): Promise<StoredEffect[]>;
-  /** Completes a claimed effect, recording its outcome's events and follow-up effects with it. */
+  /**
+   * When the next pending effect becomes due (notBefore, or the end of a live lease), or
+   * undefined when none is pending. Optional: the dispatcher polls when an adapter lacks it.
+   */
+  nextEffectDue?(): Promise<DateTime | undefined>;
+  /**
+   * Completes a claimed effect, recording its outcome's events and follow-up effects with it.
+   * Ignored when `owner` no longer holds the lease (another replica took it over). Outcome
+   * events go to `outcome.incidentId`, else the effect's incident.
+   */
   completeEffect(
     id: string,
     owner: string,
     outcome?: { incidentId?: string; events?: NewEvent[]; effects?: NewEffect[] },
   ): Promise<void>;
-  /** A failed delivery: retried from `retryAt`, or dead (never retried) when `dead` is set. */
+  /**
+   * A failed delivery: retried from `retryAt` (now when absent), or dead (never retried, the
+   * error kept as the reason) when `dead` is set. Ignored when `owner` lost the lease.
+   */
   failEffect(
     id: string,
     owner: string,

@@ -858,7 +858,9 @@ describe('createSlackApp in Socket Mode', () => {
       LOG_LEVEL: 'silent',
     });
     if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    const store = openSqliteStore({ file: ':memory:' });
+    const store = openSqliteStore({
+      file: path.join(mkdtempSync(path.join(os.tmpdir(), 'ib-socket-')), 's.sqlite'),
+    });
     try {
       const service = new IncidentService({ store, render: () => '' });
       const handle = createSlackApp({

@@ -83,11 +83,11 @@ afterAll(() => {
 });
 
 describe('opening', () => {
-  it('uses WAL, synchronous FULL, a busy timeout and foreign keys', () => {
+  it('uses WAL, synchronous FULL, a busy timeout and foreign keys', async () => {
     const file = freshFile();
     const store = open(file);
     expect(store.kind).toBe('sqlite');
-    expect(store.settings()).toEqual({
+    expect(await store.settings()).toEqual({
       file,
       journalMode: 'wal',
       synchronous: 2, // FULL
@@ -157,7 +157,7 @@ describe('migrations', () => {
     }
 
     const again = open(file);
-    expect(again.settings().schemaVersion).toBe(SQLITE_MIGRATIONS.length);
+    expect((await again.settings()).schemaVersion).toBe(SQLITE_MIGRATIONS.length);
     expect(
       (await again.loadEvents(incident.id)).map((e) => e.type === 'timeline.entry' && e.text),
     ).toEqual(['hello']);
