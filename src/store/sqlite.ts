@@ -307,7 +307,7 @@ function splitAppended(prepared: PreparedEvent[], seqs: (number | null)[]): Appe
   return { appended, duplicates };
 }
 
-function effectRow(e: NewEffect, now: number): EffectInW {
+function effectRow(e: NewEffect): EffectInW {
   if (typeof e?.key !== 'string' || e.key === '') throw new Error('effect key is required');
   if (typeof e.kind !== 'string' || e.kind === '') throw new Error('effect kind is required');
   const payload = JSON.stringify(e.payload ?? null);
@@ -318,7 +318,8 @@ function effectRow(e: NewEffect, now: number): EffectInW {
     kind: e.kind,
     incident_id: e.incidentId ?? null,
     payload,
-    not_before: e.notBefore === undefined ? now : toMillis(e.notBefore, 'effect notBefore'),
+    // Without notBefore an effect is due at once, whatever clock the claimant uses.
+    not_before: e.notBefore === undefined ? 0 : toMillis(e.notBefore, 'effect notBefore'),
     spacing_ms: Math.floor(spacing),
   };
 }
@@ -329,10 +330,10 @@ function rowToEffect(r: EffectRowW): StoredEffect {
     key: r.key,
     kind: r.kind,
     payload: JSON.parse(r.payload) as unknown,
-    notBefore: utc(r.not_before),
     state: r.state as StoredEffect['state'],
     attempts: r.attempts,
   };
+  if (r.not_before > 0) e.notBefore = utc(r.not_before);
   if (r.incident_id !== null) e.incidentId = r.incident_id;
   if (r.spacing_ms > 0) e.spacingMs = r.spacing_ms;
   if (r.last_error !== null) e.lastError = r.last_error;
@@ -658,7 +659,7 @@ export class SqliteStore implements IncidentStore {
         requireOpen: input.requireOpen,
         events: prepared.map(eventRow),
         summary: summaryParams(input.summary ?? {}),
-        effects: (input.effects ?? []).map((e) => effectRow(e, now)),
+        effects: (input.effects ?? []).map((e) => effectRow(e)),
         inboxDone: numericIds(input.inboxDone ?? [], 'commit inboxDone'),
       },
       now,
@@ -671,7 +672,7 @@ export class SqliteStore implements IncidentStore {
     const now = Date.now();
     const rows = await this.call<EffectRowW[]>(
       'addEffects',
-      effects.map((e) => effectRow(e, now)),
+      effects.map((e) => effectRow(e)),
       now,
     );
     return rows.map(rowToEffect);
@@ -712,7 +713,7 @@ export class SqliteStore implements IncidentStore {
       {
         incidentId: outcome.incidentId ?? null,
         events: prepared.map(eventRow),
-        effects: (outcome.effects ?? []).map((e) => effectRow(e, now)),
+        effects: (outcome.effects ?? []).map((e) => effectRow(e)),
       },
       now,
     );

@@ -5,7 +5,16 @@
 import { DateTime } from 'luxon';
 import type { Actor, EventPayloads, EventType, NewEvent, StoredEvent } from '../../src/core/model';
 import { eventToJSON } from '../../src/core/serialize';
-import type { IncidentStore, IncidentSummary } from '../../src/store/store';
+import {
+  ConflictError,
+  IncidentClosedError,
+  type InboxItem,
+  type IncidentStore,
+  type IncidentSummary,
+  type NewEffect,
+  type NewInboxItem,
+  type StoredEffect,
+} from '../../src/store/store';
 
 export interface StoreHarness {
   /** Opens a NEW connection/instance to the same fresh backing store (call twice to get two connections). */
@@ -76,6 +85,47 @@ function sleep(ms: number): Promise<void> {
 
 function range(n: number, from = 1): number[] {
   return Array.from({ length: n }, (_, i) => i + from);
+}
+
+function inboxItem(key: string, partition = 'C1', body = '{}'): NewInboxItem {
+  return {
+    key,
+    kind: key.startsWith('cmd') ? 'command' : 'event',
+    partition,
+    body,
+    receivedAt: T0,
+  };
+}
+
+function effect(
+  key: string,
+  kind: string,
+  incidentId: string | undefined,
+  payload: unknown,
+): NewEffect {
+  return incidentId === undefined ? { key, kind, payload } : { key, kind, incidentId, payload };
+}
+
+/** Claims with the real clock and a 5-minute lease (`lease` minutes otherwise). */
+function claimInboxNow(
+  s: IncidentStore,
+  owner: string,
+  limit: number,
+  o: { lease?: number; ids?: string[] } = {},
+): Promise<InboxItem[]> {
+  const now = DateTime.utc();
+  return s.claimInbox({
+    owner,
+    now,
+    leaseUntil: now.plus({ minutes: o.lease ?? 5 }),
+    limit,
+    ...(o.ids ? { ids: o.ids } : {}),
+  });
+}
+
+function claimEffectsNow(s: IncidentStore, owner: string, limit: number): Promise<StoredEffect[]> {
+  const now = DateTime.utc();
+  return s.claimEffects({ owner, now, leaseUntil: now.plus({ minutes: 5 }), limit });
 }
 
 /** Registers the shared contract tests inside a describe block named `${name} store contract`. */
@@ -626,6 +676,288 @@ export function describeStoreContract(
         expect(latest?.renderedAt.toMillis()).toBe(at1.plus({ minutes: 5 }).toMillis());
         expect(latest?.renderedAt.zoneName).toBe('UTC');
         expect((await store.latestPostmortem(b.incident.id))?.content).toBe('# Other incident\n');
+      });
+    });
+
+    describe('request path: conditional commit', () => {
+      it('writes events, summary, effects and inbox completion together, keyed events once', async () => {
+        const { incident, events } = await create();
+        const last = events.length;
+        const { item } = await store.enqueueInbox(inboxItem('cmd:1'));
+        const res = await store.commit({
+          incidentId: incident.id,
+          expectedSeq: last,
+          requireOpen: true,
+          events: [note('one', { key: 'k-1' }), note('two')],
+          summary: { status: 'identified' },
+          effects: [effect('reply:cmd:1', 'slack.reply', incident.id, { text: 'ok' })],
+          inboxDone: [item.id],
+        });
+        expect(res.appended.map((e) => e.seq)).toEqual([last + 1, last + 2]);
+        expect(res.duplicates).toEqual([]);
+        expect(res.effects).toEqual([
+          expect.objectContaining({ key: 'reply:cmd:1', state: 'pending', attempts: 0 }),
+        ]);
+        expect((await store.getIncident(incident.id))?.status).toBe('identified');
+        expect(await claimInboxNow(store, 'a', 10)).toEqual([]);
+
+        // Same key again without a version condition: the keyed event is a duplicate.
+        const again = await store.commit({
+          incidentId: incident.id,
+          requireOpen: true,
+          events: [note('one', { key: 'k-1' }), note('three')],
+        });
+        expect(again.appended.map((e) => (e.type === 'timeline.entry' ? e.text : ''))).toEqual([
+          'three',
+        ]);
+        expect(again.duplicates).toHaveLength(1);
+        expect(texts(await store.loadEvents(incident.id)).filter((t) => t === 'one')).toHaveLength(
+          1,
+        );
+      });
+
+      it('refuses a commit decided on an older version, writing nothing', async () => {
+        const { incident, events } = await create();
+        const other = await harness.open();
+        const { item } = await store.enqueueInbox(inboxItem('cmd:late'));
+        await other.commit({
+          incidentId: incident.id,
+          expectedSeq: events.length,
+          requireOpen: true,
+          events: [note('first')],
+        });
+        await expect(
+          store.commit({
+            incidentId: incident.id,
+            expectedSeq: events.length,
+            requireOpen: true,
+            events: [note('late')],
+            summary: { title: 'changed' },
+            effects: [effect('reply:late', 'slack.reply', incident.id, {})],
+            inboxDone: [item.id],
+          }),
+        ).rejects.toBeInstanceOf(ConflictError);
+        expect(texts(await store.loadEvents(incident.id))).not.toContain('late');
+        expect((await store.getIncident(incident.id))?.title).toBe(SUMMARY.title);
+        expect(await claimEffectsNow(store, 'a', 10)).toEqual([]);
+        // The inbox item is still pending: the use-case is re-run on fresh state.
+        expect((await claimInboxNow(store, 'a', 10)).map((i) => i.key)).toEqual(['cmd:late']);
+      });
+
+      it('refuses a commit into a closed incident unless allowed, writing nothing', async () => {
+        const { incident } = await create();
+        await store.commit({
+          incidentId: incident.id,
+          requireOpen: true,
+          events: [ev('closed', {})],
+          summary: { status: 'closed' },
+        });
+        const other = await harness.open();
+        await expect(
+          other.commit({
+            incidentId: incident.id,
+            requireOpen: true,
+            events: [note('too late')],
+            effects: [effect('x', 'slack.reply', incident.id, {})],
+          }),
+        ).rejects.toBeInstanceOf(IncidentClosedError);
+        expect(texts(await store.loadEvents(incident.id))).not.toContain('too late');
+        const allowed = await other.commit({
+          incidentId: incident.id,
+          requireOpen: false,
+          events: [note('edited after close')],
+        });
+        expect(allowed.appended).toHaveLength(1);
+      });
+
+      it('gives 20 concurrent decisions from two connections 20 distinct versions (re-run on conflict)', async () => {
+        const { incident } = await create();
+        const other = await harness.open();
+        // A "raise hypothesis" use-case: H<n> is decided from the loaded record, committed on
+        // that version, re-run on a conflict.
+        async function raise(s: IncidentStore, who: number): Promise<string> {
+          for (let attempt = 0; attempt < 100; attempt++) {
+            const log = await s.loadEvents(incident.id);
+            const version = Math.max(...log.map((e) => e.seq));
+            const n = log.filter((e) => e.type === 'hypothesis.raised').length + 1;
+            try {
+              await s.commit({
+                incidentId: incident.id,
+                expectedSeq: version,
+                requireOpen: true,
+                events: [ev('hypothesis.raised', { text: `H${n} idea ${who}` })],
+              });
+              return `H${n}`;
+            } catch (err) {
+              if (!(err instanceof ConflictError)) throw err;
+            }
+          }
+          throw new Error('too many conflicts');
+        }
+        const ids = await Promise.all(range(20).map((i) => raise(i % 2 ? store : other, i)));
+        expect(new Set(ids).size).toBe(20);
+        // In record order the stored hypotheses are H1..H20: each caller was told the id that
+        // the record gives its hypothesis.
+        const stored = (await store.loadEvents(incident.id))
+          .filter((e) => e.type === 'hypothesis.raised')
+          .sort((x, y) => x.seq - y.seq);
+        expect(stored.map((e) => (e.type === 'hypothesis.raised' ? e.text : ''))).toEqual(
+          range(20).map((n) => `H${n} idea ${ids.indexOf(`H${n}`) + 1}`),
+        );
+      });
+    });
+
+    describe('request path: inbox', () => {
+      it('records a key once (a Slack retry is a no-op) and keeps body and receivedAt', async () => {
+        const first = await store.enqueueInbox(inboxItem('evt:Ev1', 'C1', '{"a":1}'));
+        const retry = await store.enqueueInbox(inboxItem('evt:Ev1', 'C1', '{"a":2}'));
+        expect(first.inserted).toBe(true);
+        expect(retry.inserted).toBe(false);
+        expect(retry.item.id).toBe(first.item.id);
+        const claimed = await claimInboxNow(store, 'a', 10);
+        expect(claimed).toHaveLength(1);
+        expect(claimed[0]).toMatchObject({
+          key: 'evt:Ev1',
+          kind: 'event',
+          partition: 'C1',
+          body: '{"a":1}',
+          state: 'pending',
+          attempts: 1,
+        });
+        expect(claimed[0].receivedAt.toMillis()).toBe(T0.toMillis());
+        expect(claimed[0].receivedAt.zoneName).toBe('UTC');
+        await store.completeInbox([claimed[0].id]);
+        const late = await store.enqueueInbox(inboxItem('evt:Ev1'));
+        expect(late.inserted).toBe(false);
+        expect(await claimInboxNow(store, 'a', 10, { lease: -1 })).toEqual([]);
+      });
+
+      it('leases claims: two connections claim disjoint items; an expired lease is claimable again', async () => {
+        for (const i of range(10)) await store.enqueueInbox(inboxItem(`k${i}`));
+        const other = await harness.open();
+        const [a, b] = await Promise.all([
+          claimInboxNow(store, 'a', 6),
+          claimInboxNow(other, 'b', 6),
+        ]);
+        const keys = [...a, ...b].map((i) => i.key);
+        expect(keys).toHaveLength(10);
+        expect(new Set(keys).size).toBe(10);
+        expect(await claimInboxNow(store, 'c', 10)).toEqual([]);
+        // After the lease: the unfinished ones go to the next claimant (a restarted replica).
+        await store.completeInbox(a.map((i) => i.id));
+        const later = await store.claimInbox({
+          owner: 'c',
+          now: DateTime.utc().plus({ minutes: 10 }),
+          leaseUntil: DateTime.utc().plus({ minutes: 11 }),
+          limit: 20,
+        });
+        expect(later.map((i) => i.key).sort()).toEqual(b.map((i) => i.key).sort());
+        expect(later.every((i) => i.attempts === 2)).toBe(true);
+      });
+
+      it('claims only the given ids when asked', async () => {
+        const x = await store.enqueueInbox(inboxItem('x'));
+        await store.enqueueInbox(inboxItem('y'));
+        const got = await claimInboxNow(store, 'a', 10, { ids: [x.item.id] });
+        expect(got.map((i) => i.key)).toEqual(['x']);
+      });
+    });
+
+    describe('request path: outbox', () => {
+      it('keeps an effect key unique while pending (coalescing), newest payload wins', async () => {
+        const { incident } = await create();
+        const first = await store.addEffects([effect('card:1', 'card.refresh', incident.id, 1)]);
+        const second = await store.addEffects([effect('card:1', 'card.refresh', incident.id, 2)]);
+        expect(first).toHaveLength(1);
+        expect(second).toEqual([]);
+        const claimed = await claimEffectsNow(store, 'a', 10);
+        expect(claimed).toHaveLength(1);
+        expect(claimed[0]).toMatchObject({ key: 'card:1', kind: 'card.refresh', payload: 2 });
+        expect(claimed[0].incidentId).toBe(incident.id);
+        await store.completeEffect(claimed[0].id, 'a');
+        // Done: the key may be added again.
+        expect(
+          await store.addEffects([effect('card:1', 'card.refresh', incident.id, 3)]),
+        ).toHaveLength(1);
+      });
+
+      it('delivers once more when the key is added while it is being delivered', async () => {
+        const a = await store.addEffects([effect('card:2', 'card.refresh', undefined, 'old')]);
+        expect(a).toHaveLength(1);
+        const [claimed] = await claimEffectsNow(store, 'a', 10);
+        await store.addEffects([effect('card:2', 'card.refresh', undefined, 'new')]);
+        await store.completeEffect(claimed.id, 'a');
+        const again = await claimEffectsNow(store, 'b', 10);
+        expect(again.map((e) => e.payload)).toEqual(['new']);
+        await store.completeEffect(again[0].id, 'b');
+        expect(await claimEffectsNow(store, 'c', 10)).toEqual([]);
+      });
+
+      it('hands each effect to exactly one of two connections claiming concurrently', async () => {
+        await store.addEffects(range(30).map((i) => effect(`e${i}`, 'x', undefined, i)));
+        const other = await harness.open();
+        const rounds = await Promise.all([
+          ...range(4).map(() => claimEffectsNow(store, 'a', 5)),
+          ...range(4).map(() => claimEffectsNow(other, 'b', 5)),
+        ]);
+        const claimed = rounds.flat().map((e) => e.key);
+        expect(new Set(claimed).size).toBe(claimed.length);
+        expect(claimed.length).toBe(30);
+      });
+
+      it('retries from retryAt, never delivers a dead one, ignores a completion by a lost lease', async () => {
+        await store.addEffects([
+          effect('r', 'x', undefined, 'r'),
+          effect('d', 'x', undefined, 'd'),
+        ]);
+        const claimed = await claimEffectsNow(store, 'a', 10);
+        const byKey = new Map(claimed.map((e) => [e.key, e]));
+        const retryAt = DateTime.utc().plus({ minutes: 5 });
+        await store.failEffect(byKey.get('r')!.id, 'a', { error: 'HTTP 429', retryAt });
+        await store.failEffect(byKey.get('d')!.id, 'a', { error: 'channel_not_found', dead: true });
+        expect(await claimEffectsNow(store, 'b', 10)).toEqual([]);
+        if (store.nextEffectDue) {
+          expect((await store.nextEffectDue())?.toMillis()).toBe(retryAt.toMillis());
+        }
+        const later = await store.claimEffects({
+          owner: 'b',
+          now: retryAt,
+          leaseUntil: retryAt.plus({ minutes: 1 }),
+          limit: 10,
+        });
+        expect(later.map((e) => [e.key, e.attempts, e.lastError])).toEqual([['r', 2, 'HTTP 429']]);
+        // 'a' lost the lease long ago: its late completion changes nothing.
+        await store.completeEffect(later[0].id, 'a');
+        const stolen = await store.claimEffects({
+          owner: 'c',
+          now: retryAt.plus({ minutes: 2 }),
+          leaseUntil: retryAt.plus({ minutes: 3 }),
+          limit: 10,
+        });
+        expect(stolen.map((e) => e.key)).toEqual(['r']);
+      });
+
+      it('records a delivery outcome (events keyed once, follow-up effects) with the completion', async () => {
+        const { incident } = await create();
+        await store.addEffects([effect('page:1', 'page.trigger', incident.id, {})]);
+        const [claimed] = await claimEffectsNow(store, 'a', 10);
+        await store.completeEffect(claimed.id, 'a', {
+          events: [note('paged', { key: 'paged:1' })],
+          effects: [effect('reply:paged', 'slack.reply', incident.id, {})],
+        });
+        expect(texts(await store.loadEvents(incident.id))).toContain('paged');
+        expect((await claimEffectsNow(store, 'b', 10)).map((e) => e.key)).toEqual(['reply:paged']);
+      });
+
+      it('spaces deliveries of one key by spacingMs', async () => {
+        await store.addEffects([{ ...effect('card:s', 'x', undefined, 1), spacingMs: 60_000 }]);
+        const [first] = await claimEffectsNow(store, 'a', 10);
+        await store.completeEffect(first.id, 'a');
+        const [next] = await store.addEffects([
+          { ...effect('card:s', 'x', undefined, 2), spacingMs: 60_000 },
+        ]);
+        expect(next.notBefore!.toMillis()).toBeGreaterThanOrEqual(Date.now() + 50_000);
+        expect(await claimEffectsNow(store, 'a', 10)).toEqual([]);
       });
     });
 
