@@ -239,7 +239,6 @@ function summaryParams(s: Partial<IncidentSummary>): SummaryParams {
   };
 }
 
-
 function rowToIncident(r: IncidentRow): IncidentRecord {
   const rec: IncidentRecord = {
     id: r.id,
