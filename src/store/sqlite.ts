@@ -620,6 +620,9 @@ export class SqliteStore implements IncidentStore {
       partition: item.partition,
       body: item.body,
       received_at: toMillis(item.receivedAt, 'inbox receivedAt'),
+      lease_owner: item.lease?.owner ?? null,
+      lease_until: item.lease ? toMillis(item.lease.until, 'inbox lease until') : null,
+      attempts: item.lease ? 1 : 0,
     });
     return { item: rowToInbox(res.row), inserted: res.inserted };
   }

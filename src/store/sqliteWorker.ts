@@ -97,9 +97,12 @@ export interface InboxInW {
   partition: string;
   body: string;
   received_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  attempts: number;
 }
 
-export interface InboxRowW extends InboxInW {
+export interface InboxRowW extends Omit<InboxInW, 'lease_owner' | 'lease_until'> {
   id: number;
   state: string;
   attempts: number;
@@ -208,8 +211,8 @@ export function sqliteWorkerMain(): void {
     ping: db.prepare(`SELECT 1 AS one`),
     // inbox
     insertInbox: db.prepare(
-      `INSERT INTO inbox (key, kind, partition, body, received_at, state, attempts)
-       VALUES (@key, @kind, @partition, @body, @received_at, 'pending', 0)
+      `INSERT INTO inbox (key, kind, partition, body, received_at, state, attempts, lease_owner, lease_until)
+       VALUES (@key, @kind, @partition, @body, @received_at, 'pending', @attempts, @lease_owner, @lease_until)
        ON CONFLICT (key) DO NOTHING`,
     ),
     inboxByKey: db.prepare(`SELECT ${inboxCols} FROM inbox WHERE key = ?`),

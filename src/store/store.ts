@@ -84,9 +84,14 @@ export interface NewInboxItem {
   body: string;
   /** When Slack delivered it: untimed entries are stamped with this time. */
   receivedAt: DateTime;
+  /**
+   * Claimed at once by the replica that received it (it processes the item right after the
+   * ack), so no other replica takes it before the lease ends.
+   */
+  lease?: { owner: string; until: DateTime };
 }
 
-export interface InboxItem extends NewInboxItem {
+export interface InboxItem extends Omit<NewInboxItem, 'lease'> {
   id: string;
   state: 'pending' | 'done';
   attempts: number;

@@ -855,6 +855,23 @@ export function describeStoreContract(
         expect(later.every((i) => i.attempts === 2)).toBe(true);
       });
 
+      it('leases an item to the replica that enqueued it, when asked', async () => {
+        const now = DateTime.utc();
+        const leased = await store.enqueueInbox({
+          ...inboxItem('mine'),
+          lease: { owner: 'a', until: now.plus({ minutes: 1 }) },
+        });
+        expect(leased.item.attempts).toBe(1);
+        expect(await claimInboxNow(store, 'b', 10)).toEqual([]);
+        const later = await store.claimInbox({
+          owner: 'b',
+          now: now.plus({ minutes: 2 }),
+          leaseUntil: now.plus({ minutes: 3 }),
+          limit: 10,
+        });
+        expect(later.map((i) => [i.key, i.attempts])).toEqual([['mine', 2]]);
+      });
+
       it('claims only the given ids when asked', async () => {
         const x = await store.enqueueInbox(inboxItem('x'));
         await store.enqueueInbox(inboxItem('y'));

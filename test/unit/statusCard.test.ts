@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { webApi } from '@slack/bolt';
-import { IncidentService } from '../../src/app/service';
+import { IncidentService, type Incident } from '../../src/app/service';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import {
   buildStatusCard,
@@ -54,8 +54,17 @@ describe('status cards', () => {
   let cards: StatusCardsHandle | undefined;
   let clockNow: DateTime;
 
+  // The cards read the incident on timers; the store answers from its worker thread, which jest's
+  // fake timers do not wait for. So the cards read a snapshot kept current by this test.
+  let snapshot: Incident;
+  const refreshSnapshot = async () => {
+    snapshot = await service.load(incidentId);
+  };
   const deps = (): StatusCardDeps => ({
-    service,
+    service: new Proxy(service, {
+      get: (target, prop, receiver) =>
+        prop === 'load' ? async () => snapshot : Reflect.get(target, prop, receiver),
+    }),
     // A stand-in for the two WebClient methods the cards call (chat.update, pins.list).
     client: {
       chat: {
@@ -99,6 +108,7 @@ describe('status cards', () => {
     );
     incidentId = incident.record.id;
     await service.attachChannel(incidentId, 'C_INC', 'inc-1', { actor: ALICE, source: 'command' });
+    await refreshSnapshot();
     clockNow = T0.plus({ minutes: 65 });
     updates = [];
     updateImpl = async () => ({ ok: true });
@@ -115,12 +125,15 @@ describe('status cards', () => {
     await store.close();
   });
 
-  const log = (text: string, minutes: number) =>
-    service.log(incidentId, text, {
+  const log = async (text: string, minutes: number) => {
+    const res = await service.log(incidentId, text, {
       actor: ALICE,
       source: 'command',
       at: T0.plus({ minutes }),
     });
+    await refreshSnapshot();
+    return res;
+  };
 
   describe('buildStatusCard', () => {
     it('shows title, number, severity, status, commander, duration, open hypotheses and the latest entries', async () => {
