@@ -11,6 +11,7 @@ import { escalateCommand } from './escalate';
 import { createHelpCommand } from './help';
 import { hypothesisCommand } from './hypothesis';
 import { impactCommand } from './impact';
+import { insightsCommand } from './insights';
 import { kindCommand } from './kind';
 import { listCommand } from './list';
 import { logCommand } from './log';
@@ -43,6 +44,7 @@ export const registry: CommandModule[] = [
   timelineCommand,
   listCommand,
   kindCommand,
+  insightsCommand,
   createHelpCommand(() => helpText()),
 ];
 

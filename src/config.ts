@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { intSetting, optionalText } from './configSchema';
 import { EmojiConfigError, parseEmojiConfig, type EmojiConfig } from './app/capture';
 import { MongoConfigError, parseMongoConfig, type MongoConfig } from './store/mongo/config';
+import { parseWebConfig, WebConfigError, type WebConfig } from './web/config';
 
 /** Slack's own Web API base URL (what WebClient uses when SLACK_API_URL is not set). */
 export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
@@ -57,6 +58,8 @@ export interface AppConfig {
   emoji: EmojiConfig;
   /** INCIDENT_ADMIN_GROUP: user group id whose members may close, page, … any incident. */
   adminGroup?: string;
+  /** INSIGHTS_*: the insights page (see src/web/config.ts); defaults when absent. */
+  web?: WebConfig;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -265,6 +268,15 @@ export function parseConfig(env: Env): ParseConfigResult {
     }
   }
 
+  // The insights page's settings are validated by their own parser.
+  let web: WebConfig | undefined;
+  try {
+    web = parseWebConfig(env);
+  } catch (err) {
+    if (!(err instanceof WebConfigError)) throw err;
+    errors.push(...err.problems);
+  }
+
   if (errors.length > 0 || !result.success) return { ok: false, errors };
   const e = result.data;
   return {
@@ -289,6 +301,7 @@ export function parseConfig(env: Env): ParseConfigResult {
       statusCardIntervalMs: e.STATUS_CARD_INTERVAL_MS,
       emoji: e.INCIDENT_EMOJI,
       ...(e.INCIDENT_ADMIN_GROUP ? { adminGroup: e.INCIDENT_ADMIN_GROUP } : {}),
+      ...(web ? { web } : {}),
     },
   };
 }

@@ -15,6 +15,7 @@ import { createSlackOps } from './webOps';
 import { registerDispatcher } from './dispatcher';
 import { createStatusCards } from './statusCard';
 import { registerCapture } from './capture';
+import { createInsightsRoutes } from '../web/routes';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -215,7 +216,15 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     }
   }
 
-  const customRoutes = [{ path: '/healthz', method: ['GET'], handler: healthz }];
+  const customRoutes = [
+    { path: '/healthz', method: ['GET'], handler: healthz },
+    ...createInsightsRoutes({
+      config,
+      service,
+      logger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    }),
+  ];
   const clientOptions: webApi.WebClientOptions = config.slackApiUrl
     ? { slackApiUrl: config.slackApiUrl }
     : {};
