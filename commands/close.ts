@@ -8,6 +8,7 @@ import { serviceCtx, short } from '../src/slack/grammar';
 import type { CommandContext, CommandModule, Reply } from '../src/slack/ports';
 import { esc, incidentChannel, incLabel, requireIncident, slackError, when } from './common';
 import { findingLines, parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
+import { withPublishButtons } from './postmortemPublish';
 
 const usage = 'close [template]';
 
@@ -95,13 +96,15 @@ async function doClose(
   const reply: Reply = {
     ephemeral: `${incLabel(incident)} closed. The postmortem draft is uploaded to <#${channel}> as ${filename}.`,
   };
-  if (channel === ctx.channel) return { ...reply, inChannel: summary };
+  // With publish targets configured, a "Publish for review" button goes with the answer.
+  if (channel === ctx.channel)
+    return withPublishButtons({ ...reply, inChannel: summary }, ctx, incident);
   try {
     await ctx.slack.post(channel, summary);
   } catch (err) {
     reply.ephemeral += ` (I could not post the summary in the channel: ${esc(slackError(err))}.)`;
   }
-  return reply;
+  return withPublishButtons(reply, ctx, incident);
 }
 
 /**

@@ -2,8 +2,9 @@ import type { Incident } from '../src/app/service';
 import { reviewDraft, type Finding } from '../src/core/review';
 import { UsageError, type CommandContext, type CommandModule } from '../src/slack/ports';
 import { esc, incidentChannel, incLabel, requireIncident, slackError } from './common';
+import { publishButton, publishCommand } from './postmortemPublish';
 
-const usage = 'postmortem [template]';
+const usage = 'postmortem [template] | postmortem publish [target]';
 
 /**
  * A template name from the command text: one word of letters, digits, `.`, `_`, `-` (no paths:
@@ -34,14 +35,21 @@ export function findingLines(findings: readonly Finding[]): string {
   return findings.map((f) => `• ${esc(f.message)}`).join('\n');
 }
 
-/** `postmortem [template]`: renders the draft now and uploads it, without closing. */
+/**
+ * `postmortem [template]`: renders the draft now and uploads it, without closing.
+ * `postmortem publish [target]`: opens (or updates) the draft's pull/merge request.
+ */
 export const postmortemCommand: CommandModule = {
   name: 'postmortem',
   aliases: ['draft', 'pm'],
   usage,
-  summary: 'render the postmortem draft now and upload it, without closing',
+  summary:
+    'render the postmortem draft now and upload it, without closing; or publish it for review',
   needsIncident: true,
+  actions: { publish: publishButton },
   async run(args, ctx) {
+    const sub = /^publish(?:\s+(.*))?$/is.exec(args.trim());
+    if (sub) return publishCommand(sub[1] ?? '', ctx);
     const current = requireIncident(ctx);
     const template = parseTemplate(args, ctx, usage);
     const { incident, markdown } = await ctx.service.draftPostmortem(current, template);

@@ -12,6 +12,11 @@ import { intSetting, optionalText } from './configSchema';
 import { EmojiConfigError, parseEmojiConfig, type EmojiConfig } from './app/capture';
 import { MongoConfigError, parseMongoConfig, type MongoConfig } from './store/mongo/config';
 import { parseWebConfig, WebConfigError, type WebConfig } from './web/config';
+import {
+  parsePublishTargets,
+  PublishConfigError,
+  type PublishTarget,
+} from './integrations/publish/config';
 
 /** Slack's own Web API base URL (what WebClient uses when SLACK_API_URL is not set). */
 export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
@@ -60,6 +65,8 @@ export interface AppConfig {
   adminGroup?: string;
   /** INSIGHTS_*: the insights page (see src/web/config.ts); defaults when absent. */
   web?: WebConfig;
+  /** PUBLISH_TARGETS: where postmortems are published for review (tokens inside: never log). */
+  publishTargets?: PublishTarget[];
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -277,6 +284,14 @@ export function parseConfig(env: Env): ParseConfigResult {
     errors.push(...err.problems);
   }
 
+  let publishTargets: PublishTarget[] = [];
+  try {
+    publishTargets = parsePublishTargets(env);
+  } catch (err) {
+    if (!(err instanceof PublishConfigError)) throw err;
+    errors.push(...err.problems);
+  }
+
   if (errors.length > 0 || !result.success) return { ok: false, errors };
   const e = result.data;
   return {
@@ -302,6 +317,7 @@ export function parseConfig(env: Env): ParseConfigResult {
       emoji: e.INCIDENT_EMOJI,
       ...(e.INCIDENT_ADMIN_GROUP ? { adminGroup: e.INCIDENT_ADMIN_GROUP } : {}),
       ...(web ? { web } : {}),
+      ...(publishTargets.length ? { publishTargets } : {}),
     },
   };
 }

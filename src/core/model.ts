@@ -115,6 +115,8 @@ export interface EventPayloads {
     path: string;
     /** Pull/merge request number (GitHub `number`, GitLab `iid`). */
     number: number;
+    /** What this publish did: opened the request, added a commit, or found the draft unchanged. */
+    change: 'opened' | 'updated' | 'unchanged';
   };
 }
 

@@ -16,6 +16,7 @@ import { registerDispatcher } from './dispatcher';
 import { createStatusCards } from './statusCard';
 import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
+import { registerPublishing } from '../integrations/publish';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -215,6 +216,14 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       return { status: 503, body: { ok: false, store, error: `store unavailable: ${error}` } };
     }
   }
+
+  // Publishing drafts as pull/merge requests (src/integrations/publish), found through the service.
+  registerPublishing(service, {
+    targets: config.publishTargets ?? [],
+    template: config.postmortemTemplate,
+    ...(config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
 
   const customRoutes = [
     { path: '/healthz', method: ['GET'], handler: healthz },
