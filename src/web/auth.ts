@@ -106,15 +106,28 @@ export class WebAuth {
     return { ok: true, session, cookieValue: this.sign(session) };
   }
 
+  /** A session for `team` opened by another proof (Sign in with Slack). */
+  openSession(team: string, user: string): { session: Session; cookieValue: string } {
+    const session: Session = {
+      team,
+      user,
+      expiresAt: this.nowMs() + this.opts.sessionHours * 3_600_000,
+    };
+    return { session, cookieValue: this.sign(session) };
+  }
+
   sign(session: Session): string {
-    const payload = Buffer.from(
-      JSON.stringify({ t: session.team, u: session.user, e: session.expiresAt }),
-    ).toString('base64url');
+    return this.signBlob({ k: 'session', t: session.team, u: session.user, e: session.expiresAt });
+  }
+
+  /** `<base64url JSON>.<HMAC>` of any small JSON value (sessions, sign-in state). */
+  signBlob(value: unknown): string {
+    const payload = Buffer.from(JSON.stringify(value)).toString('base64url');
     return `${payload}.${this.mac(payload)}`;
   }
 
-  /** The session in a cookie value, when its signature holds and it has not expired. */
-  verify(value: string | undefined): Session | undefined {
+  /** The value of a signed blob whose signature holds (constant-time check), else undefined. */
+  verifyBlob(value: string | undefined): unknown {
     if (!value) return undefined;
     const dot = value.indexOf('.');
     if (dot <= 0) return undefined;
@@ -122,15 +135,21 @@ export class WebAuth {
     const given = Buffer.from(value.slice(dot + 1), 'base64url');
     const expected = Buffer.from(this.mac(payload), 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
     } catch {
       return undefined;
     }
+  }
+
+  /** The session in a cookie value, when its signature holds and it has not expired. */
+  verify(value: string | undefined): Session | undefined {
+    const parsed = this.verifyBlob(value);
     if (!parsed || typeof parsed !== 'object') return undefined;
-    const { t, u, e } = parsed as Record<string, unknown>;
-    if (typeof t !== 'string' || typeof u !== 'string' || typeof e !== 'number') return undefined;
+    const { k, t, u, e } = parsed as Record<string, unknown>;
+    // `k` keeps other signed values (the sign-in state) from passing as a session.
+    if (k !== 'session' || typeof t !== 'string' || typeof u !== 'string' || typeof e !== 'number')
+      return undefined;
     if (e <= this.nowMs()) return undefined;
     return { team: t, user: u, expiresAt: e };
   }

@@ -14,7 +14,7 @@
  * session's team: an incident number is looked up within that team only, so another workspace's
  * incidents answer 404 exactly like missing ones.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { DateTime } from 'luxon';
 import type { AppConfig } from '../config';
 import type { Incident, IncidentService } from '../app/service';
@@ -39,10 +39,11 @@ import {
 } from './auth';
 import { parseWebConfig, sessionKey, type WebConfig } from './config';
 import { insightsCsv, insightsJson } from './exports';
+import { HTML, readBody, send, type Req } from './http';
+import { oidcCallback, oidcStart } from './oidcRoutes';
 import { incidentPage, insightsPage, loginPage, messagePage } from './pages';
-import { registerInsightsWeb } from './registry';
+import { registerInsightsWeb, type InsightsWeb } from './registry';
 
-type Req = IncomingMessage & { params?: Record<string, string | string[]> };
 type Handler = (req: Req, res: ServerResponse) => void;
 export interface Route {
   path: string;
@@ -59,47 +60,6 @@ export interface InsightsRoutesOptions {
   web?: WebConfig;
 }
 
-const CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-function send(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    ...headers,
-  });
-  res.end(body);
-}
-
-const HTML = 'text/html; charset=utf-8';
-
-function readBody(req: IncomingMessage, limit = 4096): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
   const { config, service, logger } = opts;
   const clock = opts.clock ?? (() => DateTime.utc());
@@ -113,9 +73,25 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
   });
   const publicUrl =
     web.publicUrl ?? (config.port !== 0 ? `http://localhost:${config.port}` : undefined);
-  registerInsightsWeb(service, { auth, ...(publicUrl ? { publicUrl } : {}) });
+  const entry: InsightsWeb = { auth, ...(publicUrl ? { publicUrl } : {}) };
+  registerInsightsWeb(service, entry);
   const secure = (publicUrl ?? '').startsWith('https:');
   const log = logger.child({ component: 'insights' });
+  const signInWithSlack = web.slack
+    ? '<p><a href="/insights/auth/slack">Sign in with Slack</a></p>'
+    : '';
+  const oidcDeps = web.slack
+    ? {
+        settings: web.slack,
+        auth,
+        // Read at sign-in time: the public URL may be set after the server has started (tests).
+        publicUrl: () => entry.publicUrl ?? '',
+        secure,
+        clock,
+        knownTeams: () => service.store.listTeams(),
+        log,
+      }
+    : undefined;
 
   /** Wraps a handler: errors become a 500 page (details only in the log). */
   const safe =
@@ -142,6 +118,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
         messagePage(
           'Sign in needed',
           'The insights are not public. Run /incident insights in Slack for a one-time link.',
+          signInWithSlack,
         ),
       );
     }
@@ -207,7 +184,19 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
       now: clock,
     });
 
+  const oidcRoutes: Route[] = oidcDeps
+    ? [
+        { path: '/insights/auth/slack', method: ['GET'], handler: safe(oidcStart(oidcDeps)) },
+        {
+          path: '/insights/auth/slack/callback',
+          method: ['GET'],
+          handler: safe(oidcCallback(oidcDeps)),
+        },
+      ]
+    : [];
+
   return [
+    ...oidcRoutes,
     {
       path: '/insights/login',
       method: ['GET', 'POST'],

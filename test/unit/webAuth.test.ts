@@ -121,6 +121,15 @@ describe('web settings', () => {
     ).toThrow(WebConfigError);
   });
 
+  it('turn on Sign in with Slack only with both the client id and secret', () => {
+    expect(parseWebConfig({ SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: 's' }).slack).toEqual({
+      clientId: '1.2',
+      clientSecret: 's',
+      baseUrl: 'https://slack.com',
+    });
+    expect(() => parseWebConfig({ SLACK_CLIENT_ID: '1.2' })).toThrow(/go together/);
+  });
+
   it('derive a stable session key from the signing secret when none is set', () => {
     const web = parseWebConfig({});
     expect(sessionKey(web, 'secret-1').equals(sessionKey(web, 'secret-1'))).toBe(true);
