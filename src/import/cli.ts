@@ -29,6 +29,7 @@ interface ImportFlags {
   severity?: Severity;
   team?: string;
   dataDir?: string;
+  detected?: string;
 }
 
 const USAGE_EXIT = 2;
@@ -57,6 +58,10 @@ export async function runImportCommand(argv: string[], io: ImportIO): Promise<nu
       new Option('--severity <sevN>', 'severity, sev1 … sev4 (default: sev3)').argParser(
         parseSeverity,
       ),
+    )
+    .option(
+      '--detected <time>',
+      'when the incident was detected, ISO 8601 ("2025-03-11T14:02", in --zone unless it has an offset); default: the first alert, else the first human message',
     )
     .option('--team <id>', "workspace id (default: the export's, else T_IMPORT)")
     .option('--data-dir <dir>', 'SQLite data directory (default: INCIDENT_DATA_DIR or ./data)')
@@ -97,6 +102,16 @@ async function run(source: string, flags: ImportFlags, io: ImportIO): Promise<nu
   }
   const envZone = io.env.INCIDENT_TIMEZONE?.trim();
   const zone = flags.zone ?? (envZone && IANAZone.isValidZone(envZone) ? envZone : 'UTC');
+  let detectedAt: DateTime | undefined;
+  if (flags.detected !== undefined) {
+    detectedAt = DateTime.fromISO(flags.detected.trim().replace(' ', 'T'), { zone });
+    if (!detectedAt.isValid) {
+      io.stderr.write(
+        `incident-bot import: --detected "${flags.detected}" is not a time; use ISO 8601 such as 2025-03-11T14:02 or 2025-03-11T14:02-07:00.\n`,
+      );
+      return USAGE_EXIT;
+    }
+  }
   const dataDir = flags.dataDir ?? (io.env.INCIDENT_DATA_DIR?.trim() || './data');
   const storeCfg = { mongodbUri: io.env.MONGODB_URI?.trim() || undefined, dataDir, env: io.env };
 
@@ -125,6 +140,7 @@ async function run(source: string, flags: ImportFlags, io: ImportIO): Promise<nu
       zone,
       team: flags.team,
       severity: flags.severity,
+      ...(detectedAt ? { detectedAt } : {}),
       emoji,
     });
     const exportFlags = flags.dataDir ? ` --data-dir ${shellQuote(flags.dataDir)}` : '';
@@ -171,7 +187,7 @@ function report(r: ImportResult, where?: string, exportFlags = ''): string {
   lines.push(`  The record now holds ${counts.join(', ')}.`);
   if (s.detectedAt) {
     lines.push(
-      `  Detected ${s.detectedAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'")} (the first message).`,
+      `  Detected ${s.detectedAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'")} (${r.detectionBasis}).`,
     );
   }
   if (!s.resolvedAt && s.status !== 'closed') {

@@ -14,8 +14,14 @@
  * - Reactions go through `applyReaction` (source `import`), one per reacting user, in the order
  *   the export lists them, after the message itself. Exports do not say when a reaction was
  *   added; see `reactionTime` for the time used.
- * - Detection is the first message that is not a channel event (a bot alert counts). The
- *   resolution is not invented: the incident stays unresolved until someone records it.
+ * - Detection (README "Importing a Slack export"): the time the user gives (`detectedAt`), else
+ *   the first real alert — a post by a bot or integration (`bot_message`, `bot_id`, a users.json
+ *   bot), never a system subtype such as `bot_add` or `channel_join` — else the first human
+ *   message. The resolution is not invented: the incident stays unresolved until someone
+ *   records it.
+ * - Human messages of every era: plain messages, `file_share`, `thread_broadcast`,
+ *   `me_message`, and `file_comment` (2014–2018, authored by the comment's user). Tombstones,
+ *   `huddle_thread` and other system subtypes are skipped; their thread replies are kept.
  *
  * Idempotency: the incident key `import:<team>:<channelId>` returns the existing incident on a
  * re-import, and every fact has a key (`import:<channelId>:<ts>`, `…:edited:<editTs>`,
@@ -59,6 +65,8 @@ export interface ImportOptions {
   team?: string;
   /** Default sev3. */
   severity?: Severity;
+  /** Detection time, when the user knows it better than the export (see the module comment). */
+  detectedAt?: DateTime;
   /** Reaction meanings (INCIDENT_EMOJI); default the standard emoji. */
   emoji?: Readonly<EmojiConfig>;
 }
@@ -77,6 +85,8 @@ export interface ImportResult {
   warnings: string[];
   /** The channel imported. */
   channel: { id: string; name: string };
+  /** Where detection came from: "given", "the first alert" or "the first human message". */
+  detectionBasis: string;
 }
 
 export const DEFAULT_IMPORT_TEAM = 'T_IMPORT';
@@ -124,9 +134,15 @@ export async function importSlackExport(
     return { id, name: name || id };
   };
 
-  // Which messages are people talking (the live bot's rule, plus users.json bot accounts).
+  // Which messages are people talking (the live bot's rule, plus users.json bot accounts and
+  // the file comments of older exports, whose author is the comment's).
   const human = (m: SlackMessage): boolean =>
-    isHumanMessage({ subtype: m.subtype, bot_id: m.botId, user: m.user }) &&
+    !m.hidden &&
+    isHumanMessage({
+      subtype: m.subtype === 'file_comment' ? undefined : m.subtype,
+      bot_id: m.botId,
+      user: m.user,
+    }) &&
     !(m.user && users.get(m.user)?.isBot) &&
     m.user !== 'USLACKBOT';
   const messages = history.messages.filter(human);
@@ -138,21 +154,25 @@ export async function importSlackExport(
     );
   }
 
-  // Detection: the first message that is not a channel event (a bot alert counts).
-  const first =
-    history.messages.find((m) => human(m) || m.botId || m.subtype === 'bot_message') ?? messages[0];
+  const first = detectionOf(history.messages, users, human);
+  const detectedAt = opts.detectedAt?.toUTC() ?? first.at;
+  const detectionBasis = opts.detectedAt
+    ? 'as given'
+    : human(first)
+      ? 'the first human message'
+      : `the first alert${first.botName ? `, from ${first.botName}` : ''}`;
   const incidentKey = `import:${team}:${channel.id}`;
   const title = (opts.title?.trim() || channel.purpose || channel.topic || `#${channel.name}`)
     .replace(/\s+/g, ' ')
     .slice(0, 200);
-  const startCtx: Ctx = { actor: IMPORT_ACTOR, source: 'import', at: first.at, key: incidentKey };
+  const startCtx: Ctx = { actor: IMPORT_ACTOR, source: 'import', at: detectedAt, key: incidentKey };
   const started = await service.start(
     {
       team,
       title: decodeSlackText(title, names),
       severity,
       zone,
-      detectedAt: first.at,
+      detectedAt,
       key: incidentKey,
     },
     startCtx,
@@ -173,6 +193,7 @@ export async function importSlackExport(
       skipped,
       warnings,
       channel: { id: channel.id, name: channel.name },
+      detectionBasis,
     };
   }
 
@@ -191,7 +212,7 @@ export async function importSlackExport(
     const res = await service.attachChannel(incidentId, channel.id, channel.name, {
       actor: IMPORT_ACTOR,
       source: 'import',
-      at: first.at,
+      at: detectedAt,
       key: `import:${channel.id}:channel`,
     });
     count(res.recorded);
@@ -316,7 +337,41 @@ export async function importSlackExport(
     skipped,
     warnings,
     channel: { id: channel.id, name: channel.name },
+    detectionBasis,
   };
+}
+
+/** Subtypes of a bot's own post (an alert), as opposed to system events about bots. */
+const BOT_POST_SUBTYPES: ReadonlySet<string | undefined> = new Set([
+  undefined,
+  'bot_message',
+  'thread_broadcast',
+  'file_share',
+  'me_message',
+]);
+
+/**
+ * The message detection is taken from: the first real alert — a post by a bot or integration
+ * (`bot_message`, `bot_id`, or a users.json bot), never a system subtype such as `bot_add`,
+ * `channel_join` or `pinned_item` — else the first human message. `messages` are in ts order;
+ * `human` finds at least one (the caller checked).
+ */
+export function detectionOf(
+  messages: readonly SlackMessage[],
+  users: ReadonlyMap<string, SlackUser>,
+  human: (m: SlackMessage) => boolean,
+): SlackMessage {
+  const alert = messages.find(
+    (m) =>
+      !m.hidden &&
+      BOT_POST_SUBTYPES.has(m.subtype) &&
+      (m.subtype === 'bot_message' ||
+        m.botId !== undefined ||
+        (m.user !== undefined && m.user !== 'USLACKBOT' && users.get(m.user)?.isBot === true)),
+  );
+  const person = messages.find(human);
+  if (alert && (!person || alert.at <= person.at)) return alert;
+  return person ?? (alert as SlackMessage);
 }
 
 /** Display name as the live bot shows it: display name, else real name, else the handle. */

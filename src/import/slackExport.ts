@@ -1,21 +1,27 @@
 /**
- * Reads a standard Slack workspace export, from a directory or a `.zip`:
+ * Reads a Slack export, from a directory or a `.zip`: Slack's workspace exports of every era
+ * (2014 to today) and the same layout written by export tools (slackdump and others):
  *
- *   channels.json            [{ id, name, created, members, topic, purpose, … }]
- *   groups.json (optional)   private channels, same shape (Business+ exports)
+ *   channels.json            public channels [{ id, name, created, members, topic, purpose, … }]
+ *   groups.json (optional)   private channels, same shape
+ *   mpims.json (optional)    group DMs, same shape (folder by name, `mpdm-a--b-1`)
+ *   dms.json (optional)      DMs [{ id, created, members }] (folder by id, `D…`)
  *   users.json               [{ id, name, real_name, profile: { display_name }, tz, is_bot, … }]
- *   <channel name>/YYYY-MM-DD.json   one array of messages per day
+ *   <folder>/YYYY-MM-DD.json one array of messages per day
  *
- * Only what the importer uses is validated, but that is validated strictly: a malformed export
- * fails with a SlackExportError whose message names the file and the problem
- * (`channels.json: expected an array`, `inc-x/2025-03-11.json: message 3 has no "ts"`).
- * Unknown fields are ignored. Nothing is extracted to disk; a zip is read entry by entry.
+ * Validation (exportSchema.ts, zod) covers only what the importer reads, and tolerates the odd:
+ * unknown fields are ignored, odd values of optional fields are coerced or ignored. A real error
+ * (not JSON, not an array, a message without `ts`) is a SlackExportError naming the file and the
+ * problem (`inc-x/2025-03-11.json: message 3 has no "ts"`). Nothing is extracted to disk; a zip
+ * is read entry by entry.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import yauzl from 'yauzl';
 import { slackTime } from '../app/capture';
+import { attachmentsText, blocksText } from './blocks';
+import { channelSchema, messageSchema, parseArray, userSchema, type RawFile } from './exportSchema';
 
 /** A malformed or unreadable export; the message names the file and the problem. */
 export class SlackExportError extends Error {
@@ -46,9 +52,21 @@ export interface SlackChannel {
   members: string[];
   topic?: string;
   purpose?: string;
-  /** True when it came from groups.json. */
+  /** True unless it came from channels.json. */
   isPrivate: boolean;
+  /** Which list it came from: channels.json, groups.json, mpims.json or dms.json. */
+  kind: ChannelKind;
 }
+
+export type ChannelKind = 'channel' | 'private' | 'mpim' | 'dm';
+
+/** The conversation lists of an export, in the order they are read. */
+const CONVERSATION_FILES: readonly [string, ChannelKind][] = [
+  ['channels.json', 'channel'],
+  ['groups.json', 'private'],
+  ['mpims.json', 'mpim'],
+  ['dms.json', 'dm'],
+];
 
 export interface SlackReaction {
   name: string;
@@ -73,6 +91,10 @@ export interface SlackMessage {
   text: string;
   subtype?: string;
   botId?: string;
+  /** The bot's or integration's name (`bot_profile.name`, `username`), for bot posts. */
+  botName?: string;
+  /** Slack marks some system messages hidden. */
+  hidden?: boolean;
   /** Set on thread parents (equal to ts) and replies (the parent's ts). */
   threadTs?: string;
   reactions: SlackReaction[];
@@ -115,7 +137,6 @@ export interface SlackExport {
 export const MAX_EXPORT_FILE_BYTES = 64 * 1024 * 1024;
 
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.json$/;
-const SLACK_TS = /^\d{1,12}\.\d{1,6}$/;
 
 /** Opens an export directory or zip and reads users.json and channels.json. */
 export async function openSlackExport(source: string): Promise<SlackExport> {
@@ -125,10 +146,16 @@ export async function openSlackExport(source: string): Promise<SlackExport> {
     const rel = (p: string): string => (root ? `${root}/${p}` : p);
     const has = (p: string): boolean => files.names.has(rel(p));
 
-    const channels = parseChannels(await readJson(files, rel('channels.json'), 'channels.json'));
-    if (has('groups.json')) {
-      const groups = parseChannels(await readJson(files, rel('groups.json'), 'groups.json'), true);
-      channels.push(...groups);
+    const channels: SlackChannel[] = [];
+    const seen = new Set<string>();
+    for (const [file, kind] of CONVERSATION_FILES) {
+      if (!has(file)) continue;
+      // A conversation listed twice (some tools repeat DMs) is read once.
+      for (const c of parseChannels(await readJson(files, rel(file), file), file, kind)) {
+        if (seen.has(c.id)) continue;
+        seen.add(c.id);
+        channels.push(c);
+      }
     }
     if (!has('users.json')) {
       throw new SlackExportError(`${source}: no users.json beside channels.json`);
@@ -195,7 +222,7 @@ function findChannel(channels: SlackChannel[], nameOrId: string): SlackChannel {
   if (found) return found;
   const known = channels.map((c) => c.name).sort();
   throw new SlackExportError(
-    `channel "${want}" not found in channels.json (known: ${known.length ? known.join(', ') : 'none'})`,
+    `channel "${want}" not found in the export (known: ${known.length ? known.join(', ') : 'none'})`,
   );
 }
 
@@ -246,247 +273,100 @@ async function readChannel(
   return { channel, messages, files: dayFiles.map((d) => `${folder}/${d}`), warnings };
 }
 
-// ---- validation -----------------------------------------------------------------------------------
+// ---- parsing (schemas in exportSchema.ts) ----------------------------------------------------------
 
-type Json = unknown;
-type Obj = Record<string, Json>;
+const fail = (message: string): Error => new SlackExportError(message);
 
-function isObj(v: Json): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+function parseChannels(data: unknown, file: string, kind: ChannelKind): SlackChannel[] {
+  return parseArray(data, file, 'channel', channelSchema, fail).map((c) => ({
+    id: c.id,
+    // DMs have no name: they are found (and foldered) by id.
+    name: c.name || c.id,
+    ...(c.created !== undefined
+      ? { created: DateTime.fromSeconds(c.created, { zone: 'utc' }) }
+      : {}),
+    members: c.members.length ? c.members : c.user ? [c.user] : [],
+    topic: c.topic,
+    purpose: c.purpose,
+    isPrivate: kind !== 'channel',
+    kind,
+  }));
 }
 
-function describe(v: Json): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string')
-    return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
-  return `${typeof v === 'number' ? 'a number' : typeof v} (${String(v)})`;
+function parseUsers(data: unknown): SlackUser[] {
+  return parseArray(data, 'users.json', 'user', userSchema, fail).map((u) => ({
+    id: u.id,
+    name: u.name || u.id,
+    realName: u.real_name || u.profile?.real_name || undefined,
+    displayName: u.profile?.display_name || undefined,
+    tz: u.tz || undefined,
+    isBot: (u.is_bot ?? false) || u.id === 'USLACKBOT',
+    deleted: u.deleted ?? false,
+    team: u.team_id || u.profile?.team || undefined,
+  }));
 }
 
-/** Field checker for one object, producing `<file>: <what> …` messages. */
-class Fields {
-  constructor(
-    private readonly o: Obj,
-    private readonly file: string,
-    private readonly what: string,
-  ) {}
-
-  fail(problem: string): never {
-    throw new SlackExportError(`${this.file}: ${this.what} ${problem}`);
-  }
-
-  reqString(key: string): string {
-    const v = this.o[key];
-    if (v === undefined || v === null) this.fail(`has no "${key}"`);
-    if (typeof v !== 'string') this.fail(`has "${key}" that is ${describe(v)}, expected a string`);
-    if (v.trim() === '') this.fail(`has an empty "${key}"`);
-    return v;
-  }
-
-  optString(key: string): string | undefined {
-    const v = this.o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') this.fail(`has "${key}" that is ${describe(v)}, expected a string`);
-    return v;
-  }
-
-  optNumber(key: string): number | undefined {
-    const v = this.o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.fail(`has "${key}" that is ${describe(v)}, expected a number`);
-    }
-    return v;
-  }
-
-  optBool(key: string): boolean | undefined {
-    const v = this.o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean')
-      this.fail(`has "${key}" that is ${describe(v)}, expected true or false`);
-    return v;
-  }
-
-  optObject(key: string): Obj | undefined {
-    const v = this.o[key];
-    if (v === undefined || v === null) return undefined;
-    if (!isObj(v)) this.fail(`has "${key}" that is ${describe(v)}, expected an object`);
-    return v;
-  }
-
-  optArray(key: string): Json[] {
-    const v = this.o[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) this.fail(`has "${key}" that is ${describe(v)}, expected an array`);
-    return v;
-  }
-
-  optStringArray(key: string): string[] {
-    const arr = this.optArray(key);
-    arr.forEach((x, i) => {
-      if (typeof x !== 'string') {
-        this.fail(`has "${key}" whose item ${i + 1} is ${describe(x)}, expected a string`);
-      }
-    });
-    return arr as string[];
-  }
-
-  /** A nested `{ value }` (channel topic/purpose) or a plain string. */
-  optValue(key: string): string | undefined {
-    const v = this.o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string') return v || undefined;
-    if (!isObj(v)) this.fail(`has "${key}" that is ${describe(v)}, expected an object`);
-    const value = new Fields(v, this.file, `${this.what} "${key}"`).optString('value');
-    return value?.trim() ? value : undefined;
-  }
+function fileOf(f: RawFile): SlackFile {
+  const name =
+    f.name ||
+    f.title ||
+    (f.mode === 'hidden_by_limit'
+      ? 'file hidden by the Slack plan limit'
+      : f.mode === 'tombstone'
+        ? 'deleted file'
+        : f.id || 'unnamed file');
+  return {
+    name,
+    ...(f.title !== undefined ? { title: f.title } : {}),
+    ...(f.permalink ? { permalink: f.permalink } : {}),
+    ...(f.url_private ? { urlPrivate: f.url_private } : {}),
+    ...(f.mode !== undefined ? { mode: f.mode } : {}),
+  };
 }
 
-function expectArray(data: Json, file: string): Json[] {
-  if (!Array.isArray(data))
-    throw new SlackExportError(`${file}: expected an array, got ${describe(data)}`);
-  return data;
-}
-
-function elementOf(item: Json, file: string, what: string): Obj {
-  if (!isObj(item))
-    throw new SlackExportError(`${file}: ${what} is ${describe(item)}, expected an object`);
-  return item;
-}
-
-function parseChannels(data: Json, isPrivate = false): SlackChannel[] {
-  const file = isPrivate ? 'groups.json' : 'channels.json';
-  const seen = new Map<string, number>();
-  return expectArray(data, file).map((item, i) => {
-    const what = `channel ${i + 1}`;
-    const f = new Fields(elementOf(item, file, what), file, what);
-    const id = f.reqString('id');
-    const name = f.reqString('name');
-    const first = seen.get(id);
-    if (first !== undefined) f.fail(`repeats id ${id} (channel ${first})`);
-    seen.set(id, i + 1);
-    const created = f.optNumber('created');
-    return {
-      id,
-      name,
-      ...(created !== undefined ? { created: DateTime.fromSeconds(created, { zone: 'utc' }) } : {}),
-      members: f.optStringArray('members'),
-      topic: f.optValue('topic'),
-      purpose: f.optValue('purpose'),
-      isPrivate,
-    };
-  });
-}
-
-function parseUsers(data: Json): SlackUser[] {
-  const file = 'users.json';
-  return expectArray(data, file).map((item, i) => {
-    const what = `user ${i + 1}`;
-    const f = new Fields(elementOf(item, file, what), file, what);
-    const id = f.reqString('id');
-    const profile = f.optObject('profile');
-    const pf = profile ? new Fields(profile, file, `${what} "profile"`) : undefined;
-    const nonEmpty = (s: string | undefined): string | undefined =>
-      s?.trim() ? s.trim() : undefined;
-    const realName = nonEmpty(f.optString('real_name')) ?? nonEmpty(pf?.optString('real_name'));
-    return {
-      id,
-      name: nonEmpty(f.optString('name')) ?? id,
-      realName,
-      displayName: nonEmpty(pf?.optString('display_name')),
-      tz: nonEmpty(f.optString('tz')),
-      isBot: (f.optBool('is_bot') ?? false) || id === 'USLACKBOT',
-      deleted: f.optBool('deleted') ?? false,
-      team: nonEmpty(f.optString('team_id')) ?? nonEmpty(pf?.optString('team')),
-    };
-  });
-}
-
-function parseMessages(data: Json, file: string): SlackMessage[] {
-  return expectArray(data, file).map((item, i) => {
-    const what = `message ${i + 1}`;
-    const f = new Fields(elementOf(item, file, what), file, what);
-    const ts = f.reqString('ts');
-    if (!SLACK_TS.test(ts)) {
-      f.fail(
-        `has an invalid "ts" (${JSON.stringify(ts)}); expected seconds.micros like "1741704000.000100"`,
-      );
-    }
-    const threadTs = f.optString('thread_ts');
-    if (threadTs !== undefined && !SLACK_TS.test(threadTs)) {
-      f.fail(`has an invalid "thread_ts" (${JSON.stringify(threadTs)})`);
-    }
-
-    const reactions = f.optArray('reactions').map((r, j) => {
-      const rw = `${what} reaction ${j + 1}`;
-      const rf = new Fields(elementOf(r, file, rw), file, rw);
-      const users = rf.optStringArray('users');
-      return { name: rf.reqString('name'), users, count: rf.optNumber('count') ?? users.length };
-    });
-
-    const editedObj = f.optObject('edited');
-    let edited: SlackMessage['edited'];
-    if (editedObj) {
-      const ef = new Fields(editedObj, file, `${what} "edited"`);
-      const ets = ef.reqString('ts');
-      if (!SLACK_TS.test(ets)) ef.fail(`has an invalid "ts" (${JSON.stringify(ets)})`);
-      edited = { user: ef.optString('user'), ts: ets, at: slackTsToDateTime(ets) };
-    }
-
-    const files = f.optArray('files').map((x, j) => {
-      const fw = `${what} file ${j + 1}`;
-      const ff = new Fields(elementOf(x, file, fw), file, fw);
-      const mode = ff.optString('mode');
-      const title = ff.optString('title');
-      const name =
-        ff.optString('name') ??
-        title ??
-        (mode === 'hidden_by_limit'
-          ? 'file hidden by the Slack plan limit'
-          : mode === 'tombstone'
-            ? 'deleted file'
-            : (ff.optString('id') ?? 'unnamed file'));
-      return {
-        name,
-        ...(title !== undefined ? { title } : {}),
-        ...(ff.optString('permalink') ? { permalink: ff.optString('permalink') } : {}),
-        ...(ff.optString('url_private') ? { urlPrivate: ff.optString('url_private') } : {}),
-        ...(mode !== undefined ? { mode } : {}),
-      };
-    });
-
-    const up = f.optObject('user_profile');
-    let userProfile: SlackMessage['userProfile'];
-    if (up) {
-      const uf = new Fields(up, file, `${what} "user_profile"`);
-      userProfile = {
-        name: uf.optString('name'),
-        realName: uf.optString('real_name'),
-        displayName: uf.optString('display_name'),
-      };
-    }
-
+function parseMessages(data: unknown, file: string): SlackMessage[] {
+  return parseArray(data, file, 'message', messageSchema, fail).map((m, i) => {
+    const isComment = m.subtype === 'file_comment';
+    // The text: `text`, else the rich_text blocks, else the attachments (alerts, shares).
+    const text =
+      (isComment ? m.comment?.comment : undefined) ||
+      (m.text && m.text.trim() !== '' ? m.text : '') ||
+      blocksText(m.blocks) ||
+      attachmentsText(m.attachments);
+    const files = [...m.files, ...(m.file && !isComment ? [m.file] : [])].map(fileOf);
     const msg: SlackMessage = {
-      ts,
-      at: slackTsToDateTime(ts),
-      text: f.optString('text') ?? '',
-      reactions,
+      ts: m.ts,
+      at: slackTsToDateTime(m.ts),
+      text,
+      reactions: m.reactions.map((r) => ({
+        name: r.name,
+        users: r.users,
+        count: r.count ?? r.users.length,
+      })),
       files,
-      pinnedTo: f.optStringArray('pinned_to'),
+      pinnedTo: m.pinned_to,
       origin: { file, index: i + 1 },
     };
-    const user = f.optString('user');
+    // file_comment (2014–2018): the author is the comment's, not the file's owner.
+    const user = (isComment ? m.comment?.user : undefined) || m.user;
     if (user) msg.user = user;
-    const subtype = f.optString('subtype');
-    if (subtype) msg.subtype = subtype;
-    const botId = f.optString('bot_id');
-    if (botId) msg.botId = botId;
-    if (threadTs) msg.threadTs = threadTs;
-    if (edited) msg.edited = edited;
-    if (userProfile) msg.userProfile = userProfile;
-    const team = f.optString('team');
-    if (team) msg.team = team;
+    if (m.subtype) msg.subtype = m.subtype;
+    if (m.bot_id) msg.botId = m.bot_id;
+    const botName = m.bot_profile?.name || m.username;
+    if (botName && (m.bot_id || m.subtype === 'bot_message')) msg.botName = botName;
+    if (m.thread_ts) msg.threadTs = m.thread_ts;
+    if (m.hidden) msg.hidden = true;
+    if (m.edited) {
+      msg.edited = { user: m.edited.user, ts: m.edited.ts, at: slackTsToDateTime(m.edited.ts) };
+    }
+    if (m.user_profile) {
+      msg.userProfile = {
+        name: m.user_profile.name,
+        realName: m.user_profile.real_name,
+        displayName: m.user_profile.display_name,
+      };
+    }
+    if (m.team) msg.team = m.team;
     return msg;
   });
 }
@@ -507,17 +387,21 @@ function mostCommon(values: (string | undefined)[]): string | undefined {
 
 // ---- JSON with positions ----------------------------------------------------------------------------
 
-async function readJson(files: ExportFiles, name: string, label: string): Promise<Json> {
+async function readJson(files: ExportFiles, name: string, label: string): Promise<unknown> {
   const buf = await files.read(name, label);
   const text = buf.toString('utf8').replace(/^\uFEFF/, '');
   try {
-    return JSON.parse(text) as Json;
+    return JSON.parse(text) as unknown;
   } catch (err) {
-    const { line, column } = lineColumn(text, jsonErrorOffset(text));
-    const detail =
-      err instanceof Error ? err.message.replace(/,? ".*" is not valid JSON$/s, '') : '';
+    const detail = err instanceof Error ? err.message : String(err);
+    // V8 names the position ("… in JSON at position 42"), except at an unexpected end.
+    const pos = /at position (\d+)/.exec(detail);
+    const { line, column } = lineColumn(text, pos ? Number(pos[1]) : text.length);
+    const reason = detail
+      .replace(/,? ".*" is not valid JSON$/s, '')
+      .replace(/ in JSON at position \d+.*$/s, '');
     throw new SlackExportError(
-      `${label}: not valid JSON at line ${line}, column ${column}${detail ? ` (${detail})` : ''}`,
+      `${label}: not valid JSON at line ${line}, column ${column}${reason ? ` (${reason})` : ''}`,
     );
   }
 }
@@ -527,116 +411,6 @@ export function lineColumn(text: string, offset: number): { line: number; column
   const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
   const lines = before.split('\n');
   return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
-}
-
-/**
- * Offset of the first JSON syntax error in `text` (V8's messages do not always carry one).
- * A small recursive-descent scanner; returns text.length for truncated input.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  class Stop {
-    constructor(readonly at: number) {}
-  }
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
-  };
-  const lit = (word: string): void => {
-    for (let k = 0; k < word.length; k++, i++) if (text[i] !== word[k]) throw new Stop(i);
-  };
-  const str = (): void => {
-    i++; // opening quote
-    while (i < text.length) {
-      const c = text[i];
-      if (c === '"') {
-        i++;
-        return;
-      }
-      if (c === '\\') {
-        const n = text[i + 1];
-        if (n === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) throw new Stop(i);
-          i += 6;
-        } else if (n !== undefined && '"\\/bfnrt'.includes(n)) i += 2;
-        else throw new Stop(i);
-        continue;
-      }
-      if (c < ' ') throw new Stop(i);
-      i++;
-    }
-    throw new Stop(i);
-  };
-  const num = (): void => {
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m) throw new Stop(i);
-    i += m[0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') throw new Stop(i);
-        str();
-        ws();
-        if (text[i] !== ':') throw new Stop(i);
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        throw new Stop(i);
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        throw new Stop(i);
-      }
-    }
-    if (c === '"') return str();
-    if (c === 't') return lit('true');
-    if (c === 'f') return lit('false');
-    if (c === 'n') return lit('null');
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return num();
-    throw new Stop(i);
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : text.length;
-  } catch (e) {
-    if (e instanceof Stop) return e.at;
-    throw e;
-  }
 }
 
 // ---- directory and zip access -------------------------------------------------------------------------
@@ -758,13 +532,16 @@ async function openZip(file: string): Promise<ExportFiles> {
  * (`Acme Slack export Mar 11 2025/channels.json`).
  */
 function findRoot(files: ExportFiles, source: string): string {
+  const lists = CONVERSATION_FILES.map(([f]) => f);
   const candidates = [...files.names]
-    .filter((n) => n === 'channels.json' || n.endsWith('/channels.json'))
-    .map((n) => n.slice(0, -'channels.json'.length).replace(/\/$/, ''))
+    .flatMap((n) =>
+      lists.filter((f) => n === f || n.endsWith(`/${f}`)).map((f) => n.slice(0, -f.length)),
+    )
+    .map((dir) => dir.replace(/\/$/, ''))
     .sort((a, b) => a.split('/').length - b.split('/').length || a.length - b.length);
   if (candidates.length === 0) {
     throw new SlackExportError(
-      `${source}: no channels.json found; is this a Slack workspace export (a folder or .zip with channels.json, users.json and one folder per channel)?`,
+      `${source}: no channels.json found; is this a Slack export (a folder or .zip with channels.json, users.json and one folder per channel)?`,
     );
   }
   const root = candidates[0];

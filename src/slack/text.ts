@@ -25,8 +25,31 @@ export function escapeSlackText(text: string): string {
 /** Everything between `<` and `>`; Slack never puts a raw `<` or `>` inside. */
 const MARKUP = /<([^<>\s][^<>]*)>/g;
 
-/** The text with Slack markup replaced by what a human reads. */
+/**
+ * Code in Slack text: ```` ```blocks``` ```` (may span lines) and `` `spans` `` (one line).
+ * Slack does not format inside them, so neither do we.
+ */
+const CODE = /```[\s\S]*?```|`[^`\n]+`/g;
+
+/**
+ * The text with Slack markup replaced by what a human reads: mentions, channels and links
+ * outside code become names and URLs. Inside code spans and blocks the markup is kept verbatim
+ * (`<tel:…|…>` stays as written: rewriting it would change the code); only the `&amp;` `&lt;`
+ * `&gt;` escapes Slack applies everywhere are undone. Live capture and the importer both use
+ * this one function, so they record the same text.
+ */
 export function decodeSlackText(text: string, names?: NameMap): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(CODE)) {
+    const at = m.index ?? 0;
+    out += decodeMarkup(text.slice(last, at), names) + unescapeEntities(m[0]);
+    last = at + m[0].length;
+  }
+  return out + decodeMarkup(text.slice(last), names);
+}
+
+function decodeMarkup(text: string, names?: NameMap): string {
   let out = '';
   let last = 0;
   for (const m of text.matchAll(MARKUP)) {

@@ -272,7 +272,7 @@ describe('importSlackExport', () => {
       importSlackExport(service, { source: FIXTURE, channel: 'payments-outage' }),
     ).rejects.toThrow(
       new SlackExportError(
-        'channel "payments-outage" not found in channels.json (known: general, inc-search-empty-results)',
+        'channel "payments-outage" not found in the export (known: general, inc-search-empty-results)',
       ),
     );
     expect(await service.list()).toEqual([]);

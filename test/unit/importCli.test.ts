@@ -66,7 +66,7 @@ describe('incident-bot import', () => {
     expect(r.out).toContain(
       'The record now holds 22 messages, 3 hypotheses, 1 escalation, 2 action items, 3 pinned.',
     );
-    expect(r.out).toContain('Detected 2025-03-11 23:02 UTC (the first message).');
+    expect(r.out).toContain('Detected 2025-03-11 23:02 UTC (the first alert, from SearchWatch).');
     expect(r.out).toContain('/incident resolve <time>');
     expect(lines.at(-1)).toBe(
       `Draft postmortem: incident-bot export INC-1 --data-dir ${dataDir} --out INC-1.md`,
@@ -119,7 +119,7 @@ describe('incident-bot import', () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toBe(
-      'incident-bot import: channel "payments-outage" not found in channels.json (known: general, inc-search-empty-results)\n',
+      'incident-bot import: channel "payments-outage" not found in the export (known: general, inc-search-empty-results)\n',
     );
     expect(await storedIncidents()).toEqual([]);
   });
