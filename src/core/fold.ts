@@ -20,6 +20,7 @@ import {
   type StoredEvent,
 } from './model';
 import { compareEvents, fromIsoUtc } from './serialize';
+import { shortTitle } from './summary';
 
 export type HypothesisOutcome = 'open' | 'ruled_out' | 'confirmed';
 
@@ -552,7 +553,7 @@ function buildTimeline(
           kind: 'hypothesis',
           hypothesis: h.id,
           label: h.outcome === 'ruled_out' ? 'Misleading path' : undefined,
-          text: `Hypothesis ${h.id} raised: ${h.text}`,
+          text: `Hypothesis ${h.id} raised: ${shortTitle(h.text)}`,
         });
         break;
       }
@@ -564,7 +565,7 @@ function buildTimeline(
           kind: 'ruled_out',
           hypothesis: h.id,
           label: 'Misleading path',
-          text: `${h.id} ruled out (${h.text}): ${e.evidence}`,
+          text: `${h.id} ruled out (${shortTitle(h.text)}): ${e.evidence}`,
         });
         break;
       }
@@ -576,7 +577,7 @@ function buildTimeline(
           kind: 'confirmed',
           hypothesis: h.id,
           label: 'Root cause',
-          text: `${h.id} confirmed as root cause: ${h.text}${e.evidence ? ` (${e.evidence})` : ''}`,
+          text: `${h.id} confirmed as root cause (${shortTitle(h.text)})${e.evidence ? `: ${e.evidence}` : ''}`,
         });
         break;
       }

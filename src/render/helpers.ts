@@ -13,7 +13,7 @@ import Handlebars from 'handlebars';
 import { DateTime } from 'luxon';
 import { humanDuration } from '../core/duration';
 import { formatClock, formatDateTime, zoneAbbreviation } from '../core/time';
-import { code, md, mdCell, mdInline, tbd } from './markdown';
+import { code, md, mdCell, mdEntry, mdInline, tbd } from './markdown';
 import type { Field, PostmortemView } from './view';
 
 export type HandlebarsEnv = typeof Handlebars;
@@ -29,6 +29,11 @@ export const HELPER_DOCS: readonly [string, string, string][] = [
     '{{mdInline x}}',
     'One line of inline text (newlines become spaces), Markdown-escaped. For list items, headings, bold.',
     '`{{mdInline incident.title}}` → `Queue backlog \\<b\\> # 2`',
+  ],
+  [
+    '{{mdEntry x}} / {{mdEntry x indent=2}}',
+    "Text after a list item's own words: one line stays inline (like mdInline); several lines or a code block continue as the item's block content (like md), code as a fenced block. `indent`: the item's content indent (2 for `- `).",
+    '`- **{{when}}** {{mdEntry text indent=2}}`',
   ],
   [
     '{{mdCell x}}',
@@ -180,6 +185,10 @@ export function registerHelpers(hb: HandlebarsEnv): void {
     return printWith((s) => md(s, Number.isFinite(indent) ? indent : 0), v, 'text');
   });
   hb.registerHelper('mdInline', (v: unknown) => printWith(mdInline, v, 'text'));
+  hb.registerHelper('mdEntry', (v: unknown, options: HelperOptions) => {
+    const indent = Number(options?.hash?.indent ?? 2);
+    return printWith((s) => mdEntry(s, Number.isFinite(indent) ? indent : 2), v, 'text');
+  });
   hb.registerHelper('mdCell', (v: unknown) => printWith(mdCell, v, 'text'));
   hb.registerHelper('code', (v: unknown, options: HelperOptions) => {
     const r = resolveText(v, 'text');

@@ -76,56 +76,132 @@ function normalize(s: string): string {
   return s.replace(/[\t\v\f\u0000-\u0008\u000e-\u001f\u007f]/g, ' ');
 }
 
+/** A piece of user text: prose, or the content of a Slack code block (```` ``` ````…```` ``` ````). */
+interface Segment {
+  code: boolean;
+  text: string;
+}
+
+/**
+ * Splits text into prose and code blocks, as Slack marks them: ```` ``` ```` opens and closes a
+ * block anywhere on a line. An unclosed ```` ``` ```` is prose (escaped, shown as typed). A code
+ * block's content loses the one newline after the opening and before the closing fence.
+ */
+export function segments(text: string): Segment[] {
+  const out: Segment[] = [];
+  let pos = 0;
+  for (const m of text.matchAll(/```([\s\S]*?)```/g)) {
+    const at = m.index ?? 0;
+    if (at > pos) out.push({ code: false, text: text.slice(pos, at) });
+    const body = m[1].replace(/^[ \t]*(?:\r\n|\r|\n)/, '').replace(/(?:\r\n|\r|\n)[ \t]*$/, '');
+    out.push({ code: true, text: body });
+    pos = at + m[0].length;
+  }
+  if (pos < text.length) out.push({ code: false, text: text.slice(pos) });
+  return out;
+}
+
+/** Control characters other than tab and newline, which no renderer shows. */
+// eslint-disable-next-line no-control-regex
+const CODE_CONTROLS = /[\v\f\u0000-\u0008\u000e-\u001f\u007f]/g;
+
+/** Lines of a fenced code block: a fence longer than any backtick run inside, content verbatim. */
+function fenced(body: string): string[] {
+  const content = lines(body.replace(CODE_CONTROLS, ' '));
+  const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [fence, ...content, fence];
+}
+
 /**
  * One line of inline text, e.g. after a list marker or inside bold. Newlines become spaces,
- * runs of spaces collapse, and every Markdown special is escaped.
+ * runs of spaces collapse, and every Markdown special is escaped. A code block becomes an inline
+ * code span (its lines joined), so it is still shown as code.
  */
 export function mdInline(text: string): string {
-  const joined = lines(normalize(text))
+  const joined = segments(text)
+    .map((seg) => (seg.code ? `\u0000${seg.text}\u0000` : seg.text))
+    .join(' ');
+  const flat = lines(normalizeKeep0(joined))
     .map((l) => l.trim())
     .filter((l) => l !== '')
     .join(' ')
     .replace(/ {2,}/g, ' ');
+  // Code blocks were marked with NUL (normalize removes every other NUL): print them as spans.
+  const out = flat
+    .split(/\u0000/)
+    .map((part, i) => (i % 2 === 1 ? code(part.trim()) : escapeSpans(part)))
+    .join('');
   // A trailing ` #` run would be taken as the closing sequence of a heading and vanish.
-  return escapeLineStart(escapeSpans(joined)).replace(/(\s)(#+)$/, '$1\\$2');
+  return escapeLineStart(out).replace(/(\s)(#+)$/, '$1\\$2');
+}
+
+/** normalize(), keeping NUL (used as a marker by mdInline; other NULs are removed first). */
+function normalizeKeep0(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\t\v\f\u0001-\u0008\u000e-\u001f\u007f]/g, ' ');
 }
 
 /**
  * Text for a GFM table cell: like mdInline, and line breaks are kept as `<br>` (the only way a
- * cell can hold several lines). `|` is escaped so it never splits the cell.
+ * cell can hold several lines). `|` is escaped so it never splits the cell. Code block lines
+ * are code spans.
  */
 export function mdCell(text: string): string {
-  const parts = lines(normalize(text))
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .map((l) => escapeSpans(l.replace(/ {2,}/g, ' '), true));
+  const parts: string[] = [];
+  for (const seg of segments(text)) {
+    for (const raw of lines(normalize(seg.text))) {
+      const l = seg.code ? raw : raw.trim();
+      if (l.trim() === '') continue;
+      parts.push(seg.code ? code(l, true) : escapeSpans(l.replace(/ {2,}/g, ' '), true));
+    }
+  }
   return parts.length ? parts.join('<br>') : ' ';
 }
 
 /**
- * Block text (a paragraph, or the body of a list item). Lines are kept as hard line breaks
- * (trailing backslash); blank lines become paragraph breaks. Leading indentation is dropped so no
- * line can turn into an indented code block. `indent` spaces are put before every line but the
- * first, so multi-line text stays inside the list item it is written in.
+ * Block text (a paragraph, or the body of a list item). Prose lines are kept as hard line breaks
+ * (trailing backslash); blank lines become paragraph breaks; leading indentation is dropped so no
+ * line can turn into an indented code block. Code blocks become fenced code blocks, content
+ * verbatim. `indent` spaces are put before every line but the first, so multi-line text stays
+ * inside the list item it is written in.
  */
 export function md(text: string, indent = 0): string {
   const pad = ' '.repeat(Math.max(0, Math.min(indent, 16)));
   const out: string[] = [];
-  const ls = lines(normalize(text)).map((l) => l.trim().replace(/ {2,}/g, ' '));
-  // Trim blank lines at either end; collapse runs of blank lines to one paragraph break.
-  while (ls.length && ls[0] === '') ls.shift();
-  while (ls.length && ls[ls.length - 1] === '') ls.pop();
-  for (let i = 0; i < ls.length; i += 1) {
-    const l = ls[i];
-    if (l === '') {
-      if (out[out.length - 1] !== '') out.push('');
+  for (const seg of segments(text)) {
+    if (seg.code) {
+      out.push(...fenced(seg.text));
       continue;
     }
-    const next = ls[i + 1];
-    const hardBreak = next !== undefined && next !== '';
-    out.push(escapeLineStart(escapeSpans(l)) + (hardBreak ? '\\' : ''));
+    const ls = lines(normalize(seg.text)).map((l) => l.trim().replace(/ {2,}/g, ' '));
+    for (let i = 0; i < ls.length; i += 1) {
+      const l = ls[i];
+      if (l === '') {
+        if (out.length && out[out.length - 1] !== '') out.push('');
+        continue;
+      }
+      const next = ls[i + 1];
+      const hardBreak = next !== undefined && next.trim() !== '';
+      out.push(escapeLineStart(escapeSpans(l)) + (hardBreak ? '\\' : ''));
+    }
   }
-  return out.map((l, i) => (i === 0 || l === '' ? l : pad + l)).join('\n');
+  while (out.length && out[out.length - 1] === '') out.pop();
+  while (out.length && out[0] === '') out.shift();
+  const body = out.map((l, i) => (i === 0 || l === '' ? l : pad + l)).join('\n');
+  // A leading code block starts on a line of its own: after a label (`**Impact:** `) or a list
+  // marker on the same line its fence would be plain text.
+  return out.length && out[0].startsWith('```') ? `\n${pad}${body}` : body;
+}
+
+/**
+ * Text after a list item's own words (`- **14:02** Boris: …`): one line stays inline (mdInline);
+ * multi-line text or code goes on as block content of the item (md with `indent`), a leading code
+ * block starting on the next line, so GitHub shows it as the entry's code block, not flattened.
+ */
+export function mdEntry(text: string, indent = 2): string {
+  const multiLine = segments(text).some((s) => s.code) || NEWLINES.test(text.trim());
+  return multiLine ? md(text, indent) : mdInline(text);
 }
 
 /**

@@ -2,7 +2,8 @@
  * A Mermaid `gantt` diagram of the response, for the postmortem draft (GitHub renders Mermaid in
  * ```` ```mermaid ```` blocks): detection, escalations and resolution as milestones, and each
  * hypothesis as a bar from raised to ruled out / confirmed (open ones run to resolution, or to
- * now while unresolved).
+ * now while unresolved). Bars are a start and a length in minutes computed on instants, never
+ * shorter than a minute or than 1% of the chart (so they stay visible on a long incident).
  *
  * Labels come from user text, so they are reduced to a safe alphabet: Mermaid's gantt grammar
  * splits on `:` `;` `#` and newlines, treats `%%` as a comment and `---` as front matter, and
@@ -52,19 +53,54 @@ export function mermaidLabel(text: string, max = 48): string {
     .trimEnd()}…`;
 }
 
-/** Wall time in the incident zone, in the diagram's `dateFormat` (YYYY-MM-DD HH:mm). */
-function wall(t: DateTime, zone: string): string {
-  const z = t.setZone(zone);
-  const l = z.isValid ? z : t.toUTC();
+/**
+ * Times in the diagram. Mermaid reads `YYYY-MM-DD HH:mm` as wall-clock time, and wall-clock time
+ * in a zone with DST repeats an hour at the fall-back (01:30 PDT and 01:30 PST) and skips one in
+ * spring, so a chart written in changing wall time draws bars backwards. The diagram is therefore
+ * computed on instants and written with ONE fixed UTC offset, the zone's offset at the first
+ * moment drawn: every instant maps to a distinct, increasing wall time, and the title says which
+ * offset it is when the zone changes offset during the incident.
+ */
+interface Clock {
+  offsetMinutes: number;
+  /** "PDT (UTC-7)" style label, set when the zone's offset changes during the incident. */
+  note?: string;
+}
+
+function clockFor(zone: string, first: DateTime, last: DateTime): Clock {
+  const z = (t: DateTime): DateTime => (t.setZone(zone).isValid ? t.setZone(zone) : t.toUTC());
+  const a = z(first);
+  const b = z(last);
+  if (a.offset === b.offset) return { offsetMinutes: a.offset };
+  const h = a.offset / 60;
+  const sign = h < 0 ? '-' : '+';
+  const abs = Math.abs(h);
+  const hours = Number.isInteger(abs) ? String(abs) : `${Math.floor(abs)}.${(abs % 1) * 60}`;
+  return {
+    offsetMinutes: a.offset,
+    note: `times in ${a.offsetNameShort ?? ''} UTC${sign}${hours} throughout`.replace(/ +/g, ' '),
+  };
+}
+
+/** An instant as `YYYY-MM-DD HH:mm` at the fixed offset. */
+function wall(t: DateTime, clock: Clock): string {
+  const l = t.toUTC().plus({ minutes: clock.offsetMinutes });
   return `${l.year}-${pad2(l.month)}-${pad2(l.day)} ${pad2(l.hour)}:${pad2(l.minute)}`;
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
-/** A task line's end: at least a minute after its start, so every bar is visible. */
-function endOf(start: DateTime, end: DateTime): DateTime {
-  return end.toMillis() - start.toMillis() < MINUTE_MS ? start.plus(MINUTE_MS) : end;
+/**
+ * A bar's length in whole minutes, computed on instants: at least one minute, and at least
+ * `minMinutes` (a share of the chart's span) so a short bar stays visible on a long incident.
+ */
+function barMinutes(start: DateTime, end: DateTime, minMinutes: number): number {
+  const minutes = Math.round((end.toMillis() - start.toMillis()) / MINUTE_MS);
+  return Math.max(1, minMinutes, minutes);
 }
+
+/** Share of the chart's span a bar always gets, so it can be seen (1/100). */
+export const MIN_BAR_SHARE = 0.01;
 
 /**
  * The Mermaid source (without the ```` ``` ```` fence), or undefined when there is nothing to
@@ -87,10 +123,14 @@ export function ganttDiagram(s: IncidentState, opts: GanttOptions): string | und
   const last = [...times, ...s.hypotheses.flatMap((h) => (h.outcomeAt ? [h.outcomeAt] : []))]
     .concat(s.resolvedAt ? [] : [opts.now])
     .reduce((a, b) => (b > a ? b : a));
-  const local = (t: DateTime): DateTime => (t.setZone(zone).isValid ? t.setZone(zone) : t.toUTC());
-  const multiDay = !local(first).hasSame(local(last), 'day');
+  const clock = clockFor(zone, first, last);
+  const spanMinutes = Math.max(0, (last.toMillis() - first.toMillis()) / MINUTE_MS);
+  const minMinutes = Math.ceil(spanMinutes * MIN_BAR_SHARE);
+  const multiDay = wall(first, clock).slice(0, 10) !== wall(last, clock).slice(0, 10);
 
-  const title = mermaidLabel(opts.title ?? 'Incident response', 80) || 'Incident response';
+  const rawTitle = `${opts.title ?? 'Incident response'}${clock.note ? ` - ${clock.note}` : ''}`;
+  const title =
+    mermaidLabel(rawTitle, 80 + (clock.note ? clock.note.length + 3 : 0)) || 'Incident response';
   const out: string[] = [
     'gantt',
     `    title ${title}`,
@@ -102,7 +142,7 @@ export function ganttDiagram(s: IncidentState, opts: GanttOptions): string | und
   let m = 0;
   const milestone = (label: string, at: DateTime): void => {
     m += 1;
-    milestones.push(`    ${label} :milestone, m${m}, ${wall(at, zone)}, 0m`);
+    milestones.push(`    ${label} :milestone, m${m}, ${wall(at, clock)}, 0m`);
   };
   if (s.detectedAt) milestone('Detected', s.detectedAt);
   const escalations = [...s.escalations].sort((a, b) => a.at.toMillis() - b.at.toMillis());
@@ -120,10 +160,7 @@ export function ganttDiagram(s: IncidentState, opts: GanttOptions): string | und
     const openEnd = s.resolvedAt ?? opts.now;
     for (const h of s.hypotheses.slice(0, maxH)) {
       const n = h.id.replace(/\D/g, '') || '0';
-      const end = endOf(
-        h.raisedAt,
-        h.outcomeAt ?? (openEnd > h.raisedAt ? openEnd : h.raisedAt.plus(MINUTE_MS)),
-      );
+      const end = h.outcomeAt ?? openEnd;
       const [tag, verb] =
         h.outcome === 'confirmed'
           ? ['active, ', 'confirmed']
@@ -131,7 +168,9 @@ export function ganttDiagram(s: IncidentState, opts: GanttOptions): string | und
             ? ['crit, ', 'ruled out']
             : ['', 'open'];
       const label = mermaidLabel(`H${n} ${verb} - ${h.text}`, max);
-      out.push(`    ${label} :${tag}h${n}, ${wall(h.raisedAt, zone)}, ${wall(end, zone)}`);
+      out.push(
+        `    ${label} :${tag}h${n}, ${wall(h.raisedAt, clock)}, ${barMinutes(h.raisedAt, end, minMinutes)}m`,
+      );
     }
     if (s.hypotheses.length > maxH) {
       out.push(`    %% ${s.hypotheses.length - maxH} more hypotheses not drawn`);

@@ -22,6 +22,8 @@ import { humanDuration } from '../core/duration';
 import type { Hypothesis, IncidentState, TimelineItem } from '../core/fold';
 import { computeMetrics, incidentStart, rootCauseIdentifiedAt } from '../core/metrics';
 import { formatIncidentNumber, type Actor, type Severity } from '../core/model';
+import { conversationEntries, threads, type Thread } from '../core/conversation';
+import { asStatement, firstSentence, shortTitle } from '../core/summary';
 import { zoneAbbreviation } from '../core/time';
 import { ganttDiagram } from './mermaid';
 
@@ -115,6 +117,8 @@ export interface PostmortemView {
   participants: ParticipantView[];
   /** Assigned roles (commander, comms, scribe …). */
   roles: RoleView[];
+  /** The complete human channel log (every message not deleted), threads with their replies. */
+  channelLog: ChannelLogView;
   /** When this draft was generated. */
   generatedAt: TimeField;
   /** The template being rendered: its name, or the path it was given as. */
@@ -147,6 +151,10 @@ export interface IncidentView {
   zone: string;
   /** The zone's abbreviation at the incident's start ("PDT"). */
   zoneAbbreviation: string;
+  /** Every abbreviation the draft's times use, in order of first use (["PDT", "PST"] across a fall-back). */
+  zoneAbbreviations: string[];
+  /** The abbreviations in words: "PDT", "PDT and PST". Empty when the only one is the zone's name (UTC). */
+  zoneLabel: string;
   /** The incident commander (the `commander` role). */
   commander: PersonField;
   /** The Slack channel ("#inc-7-checkout"). */
@@ -191,19 +199,25 @@ export interface SummaryView {
   timeToDetect: DurationField;
   /** Who was affected, how many, how badly (user text). */
   impact: Field;
-  /** The root cause in one line (user text). */
+  /** The root cause as one sentence (user text): never a code block or markup; a confirmed guess phrased as a question is restated, with `rootCauseTbd` asking to confirm the wording. */
   rootCause: Field;
+  /** When the one-line root cause was restated from a question: what to check (`_TBD_` prompt). */
+  rootCauseTbd: Field;
   /** How service was restored (user text). */
   resolution: Field;
 }
 
 /** One line of the timeline. */
 export interface TimelineEntryView {
+  /** For a conversation entry (kind `message`): who wrote it (user text). */
+  author?: string;
+  /** For a conversation entry: the number of replies in its thread (folded into it). */
+  replies: number;
   /** When it happened. */
   at: TimeField;
   /** `at.text`, for brevity: "14:20 UTC", or "2025-02-28 14:20 UTC" when the incident spans days. */
   when: string;
-  /** What kind of entry: opened, detected, impact_started, entry, pinned, hypothesis, ruled_out, confirmed, root_cause, escalation, severity, status, role, impact, resolved. */
+  /** What kind of entry: opened, detected, impact_started, entry, pinned, hypothesis, ruled_out, confirmed, root_cause, escalation, severity, status, role, impact, resolved; `message` for a channel message where nothing was curated, `shortened` for the marker of a shortened run of them. */
   kind: string;
   /** "Detection", "Impact start", "Misleading path", "Root cause", "Escalation" or "Resolution"; absent for ordinary entries. */
   label?: string;
@@ -225,6 +239,10 @@ export interface HypothesisView {
   id: string;
   /** The hypothesis (user text). */
   text: string;
+  /** Its short title: first line, at most 80 characters (user text). For headings. */
+  title: string;
+  /** True when `text` says more than `title` (several lines, code, or longer than the title). */
+  hasMore: boolean;
   /** open, ruled_out or confirmed. */
   outcome: string;
   /** "Open", "Ruled out" or "Confirmed". */
@@ -253,6 +271,8 @@ export interface HypothesisView {
 export interface RootCauseView extends Field {
   /** The root cause (user text). */
   text?: string;
+  /** Its short title: first line, at most 80 characters (user text). */
+  title?: string;
   /** The confirmed hypothesis it came from ("H3"), if any. */
   hypothesis?: string;
   /** The evidence that confirmed it (user text). */
@@ -407,6 +427,8 @@ export interface OpenQuestionView {
   id: string;
   /** The hypothesis (user text). */
   text: string;
+  /** Its short title: first line, at most 80 characters (user text). */
+  title: string;
   /** When it was raised. */
   raisedAt: TimeField;
   /** Who raised it. */
@@ -423,6 +445,32 @@ export interface ParticipantView {
   handle: string;
   /** Roles held ("commander"), possibly none. */
   roles: string[];
+}
+
+/** The complete human channel log. */
+export interface ChannelLogView {
+  /** Messages in it, replies included. */
+  count: number;
+  /** Threads in the order they started. */
+  entries: LogEntryView[];
+}
+
+/** One message of the channel log. */
+export interface LogEntryView {
+  /** When it was written. */
+  at: TimeField;
+  /** `at.text`, or the date and time when the incident spans days. */
+  when: string;
+  /** Who wrote it (user text). */
+  author: string;
+  /** The message (user text; print with `mdEntry`). */
+  text: string;
+  /** Files attached, by name (user text), comma-separated; empty when none. */
+  files: string;
+  /** True when it was edited. */
+  edited: boolean;
+  /** Replies in its thread (each without replies of its own). */
+  replies: LogEntryView[];
 }
 
 /** One assigned role. */
@@ -571,12 +619,118 @@ function reportZone(s: IncidentState, at: DateTime): string {
   return at.setZone(s.zone).isValid ? s.zone : 'UTC';
 }
 
-function firstLine(text: string): string {
-  const line = text
-    .split(/\r\n|\r|\n/)
-    .map((l) => l.trim())
-    .find((l) => l !== '');
-  return line ?? text.trim();
+/**
+ * The root cause as one sentence for summary lines: the first sentence of its prose (never a
+ * code fence or markup). A confirmed guess ("Maybe the alias points at the old index?") becomes
+ * the team's statement ("The alias points at the old index."), and a question that cannot be
+ * restated is quoted; both come with a TBD asking to confirm the wording.
+ */
+function rootCauseSentence(
+  text: string,
+  hypothesis: string | undefined,
+): { text: string; tbd?: string } {
+  const sentence = firstSentence(text);
+  const { statement, changed } = asStatement(sentence);
+  if (!changed && statement) return { text: statement };
+  const from = hypothesis ? `hypothesis ${hypothesis}` : 'the root cause';
+  if (statement) {
+    return { text: statement, tbd: `confirm the wording: restated from ${from} (“${sentence}”)` };
+  }
+  return {
+    text: `The team confirmed ${from}: “${sentence}”`,
+    tbd: 'state the root cause as a sentence',
+  };
+}
+
+/** Every zone abbreviation used at these moments, in time order, and them in words. */
+function zoneNames(
+  moments: readonly DateTime[],
+  zone: string,
+): { zoneAbbreviations: string[]; zoneLabel: string } {
+  const byOffset = new Map<number, { at: number; abbr: string }>();
+  for (const t of moments) {
+    const offset = t.setZone(zone).offset;
+    const prev = byOffset.get(offset);
+    if (!prev || t.toMillis() < prev.at) {
+      byOffset.set(offset, { at: t.toMillis(), abbr: prev?.abbr ?? zoneAbbreviation(t, zone) });
+    }
+  }
+  const abbrs = [...new Set([...byOffset.values()].sort((a, b) => a.at - b.at).map((x) => x.abbr))];
+  const label =
+    abbrs.length <= 1 ? (abbrs[0] ?? '') : `${abbrs.slice(0, -1).join(', ')} and ${abbrs.at(-1)}`;
+  return { zoneAbbreviations: abbrs, zoneLabel: label === zone ? '' : label };
+}
+
+/** The timeline with the conversation where nothing was curated (core/conversation.ts). */
+function withConversation(
+  entries: TimelineEntryView[],
+  s: IncidentState,
+  fmt: TimeFormatter,
+): TimelineEntryView[] {
+  const extra: TimelineEntryView[] = conversationEntries(s).map((c) => {
+    const at = fmt.field(c.at, PROMPTS.openedAt);
+    if (c.kind === 'shortened') {
+      const from = fmt.field(c.from, '').text ?? '';
+      const to = fmt.field(c.to, '').text ?? '';
+      return {
+        at,
+        when: at.text ?? '',
+        kind: 'shortened',
+        text: `… ${c.count} more ${c.count === 1 ? 'message' : 'messages'} (${from === to ? from : `${from} to ${to}`}) not shown here: see the channel log at the end`,
+        replies: 0,
+        actor: { id: '', name: '', handle: '' },
+        backdated: false,
+        recordedAt: at,
+      };
+    }
+    const m = c.message;
+    const name = m.userName ?? m.user;
+    return {
+      at,
+      when: at.text ?? '',
+      kind: 'message',
+      author: name,
+      text: m.text || filesText(m) || '(no text)',
+      replies: c.replies,
+      actor: { id: m.user, name, handle: `@${name}` },
+      backdated: false,
+      recordedAt: at,
+    };
+  });
+  if (extra.length === 0) return entries;
+  // Stable merge by time: curated entries first at the same instant.
+  const out: TimelineEntryView[] = [];
+  let j = 0;
+  for (const e of entries) {
+    const t = e.at.iso ?? '';
+    while (j < extra.length && (extra[j].at.iso ?? '') < t) out.push(extra[j++]);
+    out.push(e);
+  }
+  while (j < extra.length) out.push(extra[j++]);
+  return out;
+}
+
+function filesText(m: { files: readonly { name: string }[] }): string {
+  return m.files.map((f) => f.name).join(', ');
+}
+
+function channelLogView(ts: Thread[], fmt: TimeFormatter): ChannelLogView {
+  const entry = (m: Thread['head']): LogEntryView => {
+    const at = fmt.field(m.at, PROMPTS.openedAt);
+    return {
+      at,
+      when: at.text ?? '',
+      author: m.userName ?? m.user,
+      text: m.text,
+      files: filesText(m),
+      edited: m.edited,
+      replies: [],
+    };
+  };
+  return {
+    count: ts.reduce((n, t) => n + 1 + t.replies.length, 0),
+    entries: ts.map((t) => ({ ...entry(t.head), replies: t.replies.map(entry) })),
+  };
 }
 
 /** Builds the view of an incident for templates. Pure apart from reading `opts.now`. */
@@ -596,6 +750,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     if (h.outcomeAt) moments.push(h.outcomeAt);
   }
   for (const e of s.escalations) moments.push(e.at);
+  for (const m of s.messages) if (!m.deleted) moments.push(m.at);
   const dates = new Set(moments.map((t) => fmt.date(t)));
   const spansDays = dates.size > 1;
   fmt.spansDays = spansDays;
@@ -635,6 +790,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     severityChanges,
     zone,
     zoneAbbreviation: zoneAbbreviation(start ?? now, zone),
+    ...zoneNames(moments.length ? moments : [start ?? now], zone),
     commander: personField(s.roles.commander, PROMPTS.commander),
     channel: known(channelName, PROMPTS.channel),
     openedAt: fmt.field(s.openedAt, PROMPTS.openedAt),
@@ -649,7 +805,9 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
       : s.openedAt
         ? 'opening'
         : undefined;
-  const oneLineRootCause = s.rootCause ? firstLine(s.rootCause.text) : undefined;
+  const oneLine = s.rootCause
+    ? rootCauseSentence(s.rootCause.text, s.rootCause.hypothesis)
+    : undefined;
   const summary: SummaryView = {
     start: fmt.field(start, PROMPTS.start),
     startBasis: known(startBasis, PROMPTS.startBasis),
@@ -662,14 +820,21 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
       metrics.find((m) => m.key === 'time_to_detect')?.missing || PROMPTS.impactStartedAt,
     ),
     impact: known(s.impact, PROMPTS.impact),
-    rootCause: known(oneLineRootCause, PROMPTS.rootCause),
+    rootCause: known(oneLine?.text, PROMPTS.rootCause),
+    rootCauseTbd: oneLine?.tbd
+      ? { known: false, tbd: oneLine.tbd }
+      : { known: true, text: '', tbd: '' },
     resolution: known(s.resolution, PROMPTS.resolution),
   };
 
   // ---- timeline
   const recordedAtBySeq = new Map<number, DateTime>();
   for (const e of incident.events) recordedAtBySeq.set(e.seq, e.recordedAt);
-  const timeline = s.timeline.map((item) => timelineEntry(item, fmt, recordedAtBySeq));
+  const timeline = withConversation(
+    s.timeline.map((item) => timelineEntry(item, fmt, recordedAtBySeq)),
+    s,
+    fmt,
+  );
 
   // ---- hypotheses
   const hypotheses = s.hypotheses.map((h) => hypothesisView(h, fmt));
@@ -683,6 +848,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     : undefined;
   const rootCause: RootCauseView = {
     ...known(rc?.text, PROMPTS.rootCause),
+    ...(rc ? { title: shortTitle(rc.text) } : {}),
     ...(rc?.hypothesis ? { hypothesis: rc.hypothesis } : {}),
     evidence: known(rc?.evidence, PROMPTS.rootCauseEvidence),
     identifiedAt: fmt.field(identifiedAt, PROMPTS.identifiedAt),
@@ -819,7 +985,13 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
   // ---- open questions
   const openQuestions: OpenQuestionView[] = hypotheses
     .filter((h) => h.isOpen)
-    .map((h) => ({ id: h.id, text: h.text, raisedAt: h.raisedAt, raisedBy: h.raisedBy }));
+    .map((h) => ({
+      id: h.id,
+      text: h.text,
+      title: h.title,
+      raisedAt: h.raisedAt,
+      raisedBy: h.raisedBy,
+    }));
 
   // ---- people
   const roleEntries = Object.entries(s.roles).sort(
@@ -852,6 +1024,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     openQuestions,
     participants,
     roles,
+    channelLog: channelLogView(threads(s.messages), fmt),
     generatedAt: fmt.field(now, 'generation time'),
     template: opts.template ?? 'default',
   };
@@ -876,6 +1049,7 @@ function timelineEntry(
     kind: item.kind,
     ...(item.label ? { label: item.label } : {}),
     text: item.text,
+    replies: 0,
     actor: person(item.actor),
     ...(item.hypothesis ? { hypothesis: item.hypothesis } : {}),
     backdated:
@@ -892,6 +1066,8 @@ function hypothesisView(h: Hypothesis, fmt: TimeFormatter): HypothesisView {
   return {
     id: h.id,
     text: h.text,
+    title: shortTitle(h.text),
+    hasMore: shortTitle(h.text) !== h.text.trim(),
     outcome: h.outcome,
     outcomeLabel,
     isOpen: h.outcome === 'open',
