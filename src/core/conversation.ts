@@ -21,8 +21,8 @@
 import type { DateTime } from 'luxon';
 import type { IncidentState, RecordedMessage, TimelineItem } from './fold';
 
-/** A message within this distance of a curated entry is covered by it (10 minutes). */
-export const COVER_MS = 10 * 60_000;
+/** A message within this distance of a curated entry is covered by it (5 minutes). */
+export const COVER_MS = 5 * 60_000;
 /** Longest run of conversation entries shown whole. */
 export const RUN_MAX = 8;
 /** Entries kept at each end of a shortened run. */
