@@ -46,15 +46,31 @@ export function shortTitle(text: string, max = TITLE_MAX): string {
   return clipWords(line ?? '', max);
 }
 
-/**
- * The first sentence of the text's prose (code blocks skipped unless there is nothing else),
- * on one line, without code markup. Sentences end at `.`, `!` or `?` followed by a space.
- */
-export function firstSentence(text: string, max = 200): string {
+/** The sentences of the text's prose (code blocks skipped unless there is nothing else), flattened. */
+export function sentences(text: string): string[] {
   const prose = text.replace(FENCE, '\n').trim() !== '' ? text.replace(FENCE, '\n') : text;
   const flat = plain(prose).replace(/\s+/g, ' ').trim();
-  const m = /^(.+?[.!?])(?:\s|$)/u.exec(flat);
-  return clipWords(m ? m[1] : flat, max);
+  return (flat.match(/[^.!?]+(?:[.!?]+(?=\s|$)|$)/gu) ?? [flat])
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+/**
+ * The first sentence of the text's prose, on one line, without code blocks. Sentences end at
+ * `.`, `!` or `?` followed by a space.
+ */
+export function firstSentence(text: string, max = 200): string {
+  return clipWords(sentences(text)[0] ?? '', max);
+}
+
+/**
+ * The sentence that states the claim of a hypothesis: the first guess or question in it
+ * ("…step. Maybe the alias points at an empty index." → the second), else the first sentence.
+ */
+export function claimSentence(text: string, max = 200): string {
+  const all = sentences(text);
+  const claim = all.find((x) => HEDGE.test(x) || /\?$/.test(x)) ?? all[0] ?? '';
+  return clipWords(claim, max);
 }
 
 /** Openers that make a sentence a guess rather than a statement; dropping them keeps it grammatical. */

@@ -119,22 +119,25 @@ function fenced(body: string): string[] {
  * code span (its lines joined), so it is still shown as code.
  */
 export function mdInline(text: string): string {
-  const joined = segments(text)
-    .map((seg) => (seg.code ? `\u0000${seg.text}\u0000` : seg.text))
+  const joined = segments(text.split(NUL).join(' '))
+    .map((seg) => (seg.code ? `${NUL}${seg.text}${NUL}` : seg.text))
     .join(' ');
   const flat = lines(normalizeKeep0(joined))
     .map((l) => l.trim())
     .filter((l) => l !== '')
     .join(' ')
     .replace(/ {2,}/g, ' ');
-  // Code blocks were marked with NUL (normalize removes every other NUL): print them as spans.
+  // Code blocks were marked with NUL (the text's own NULs were removed): print them as spans.
   const out = flat
-    .split(/\u0000/)
+    .split(NUL)
     .map((part, i) => (i % 2 === 1 ? code(part.trim()) : escapeSpans(part)))
     .join('');
   // A trailing ` #` run would be taken as the closing sequence of a heading and vanish.
   return escapeLineStart(out).replace(/(\s)(#+)$/, '$1\\$2');
 }
+
+/** Marks code blocks inside mdInline. */
+const NUL = String.fromCharCode(0);
 
 /** normalize(), keeping NUL (used as a marker by mdInline; other NULs are removed first). */
 function normalizeKeep0(s: string): string {

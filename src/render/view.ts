@@ -23,7 +23,7 @@ import type { Hypothesis, IncidentState, TimelineItem } from '../core/fold';
 import { computeMetrics, incidentStart, rootCauseIdentifiedAt } from '../core/metrics';
 import { formatIncidentNumber, type Actor, type Severity } from '../core/model';
 import { conversationEntries, threads, type Thread } from '../core/conversation';
-import { asStatement, firstSentence, shortTitle } from '../core/summary';
+import { asStatement, claimSentence, shortTitle } from '../core/summary';
 import { zoneAbbreviation } from '../core/time';
 import { ganttDiagram } from './mermaid';
 
@@ -620,8 +620,8 @@ function reportZone(s: IncidentState, at: DateTime): string {
 }
 
 /**
- * The root cause as one sentence for summary lines: the first sentence of its prose (never a
- * code fence or markup). A confirmed guess ("Maybe the alias points at the old index?") becomes
+ * The root cause as one sentence for summary lines: the sentence of its prose that states the
+ * claim (the first guess or question, else the first sentence; never a code fence or markup). A confirmed guess ("Maybe the alias points at the old index?") becomes
  * the team's statement ("The alias points at the old index."), and a question that cannot be
  * restated is quoted; both come with a TBD asking to confirm the wording.
  */
@@ -629,7 +629,7 @@ function rootCauseSentence(
   text: string,
   hypothesis: string | undefined,
 ): { text: string; tbd?: string } {
-  const sentence = firstSentence(text);
+  const sentence = claimSentence(text);
   const { statement, changed } = asStatement(sentence);
   if (!changed && statement) return { text: statement };
   const from = hypothesis ? `hypothesis ${hypothesis}` : 'the root cause';

@@ -7,7 +7,26 @@
  * cmark-gfm is missing, `renderGfm` throws: the suites that use it fail loudly, never skip.
  */
 import { spawnSync } from 'node:child_process';
-import { JSDOM } from 'jsdom';
+
+/**
+ * The little of the DOM the tests read. jsdom's own types reference the DOM lib, which would
+ * change Node's `fetch` types for the whole program, so jsdom is loaded untyped.
+ */
+export interface DomNode {
+  textContent: string | null;
+  nextElementSibling: DomNode | null;
+  querySelector(selectors: string): DomNode | null;
+  querySelectorAll(selectors: string): ArrayLike<DomNode> & Iterable<DomNode>;
+  cloneNode(deep: boolean): DomNode;
+  remove(): void;
+}
+export interface DomDocument extends DomNode {
+  body: DomNode;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped on purpose (above)
+const { JSDOM } = require('jsdom') as {
+  JSDOM: new (html: string) => { window: { document: DomDocument } };
+};
 
 export const CMARK_ARGS = [
   '--extension',
@@ -33,13 +52,13 @@ export function gfmHtml(markdown: string): string {
 }
 
 /** The rendered document (a jsdom Document; its body holds the draft). */
-export function renderGfm(markdown: string): Document {
+export function renderGfm(markdown: string): DomDocument {
   return new JSDOM(gfmHtml(markdown)).window.document;
 }
 
 /** Text of an element without what is inside code (`<pre>`, `<code>`). */
-export function textOutsideCode(el: Element): string {
-  const clone = el.cloneNode(true) as Element;
+export function textOutsideCode(el: DomNode): string {
+  const clone = el.cloneNode(true);
   for (const c of [...clone.querySelectorAll('pre, code')]) c.remove();
   return clone.textContent ?? '';
 }

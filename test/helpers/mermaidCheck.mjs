@@ -3,6 +3,7 @@
 // Usage: node test/helpers/mermaidCheck.mjs < sources.json   (a JSON array of strings)
 // Prints a JSON array of { ok, error?, tasks?: [{ id, start, end, milestone }] } (ms since epoch).
 // Run in a child process by the jest suites: mermaid is ESM-only.
+import process from 'node:process';
 import { JSDOM } from 'jsdom';
 
 const dom = new JSDOM('<!doctype html><html><body></body></html>', { pretendToBeVisual: true });
