@@ -14,7 +14,7 @@
  * - Reactions go through `applyReaction` (source `import`), one per reacting user, in the order
  *   the export lists them, after the message itself. Exports do not say when a reaction was
  *   added; see `reactionTime` for the time used.
- * - Detection (README "Importing a Slack export"): the time the user gives (`detectedAt`), else
+ * - Detection (README "Import a Slack export"): the time the user gives (`detectedAt`), else
  *   the first real alert — a post by a bot or integration (`bot_message`, `bot_id`, a users.json
  *   bot), never a system subtype such as `bot_add` or `channel_join` — else the first human
  *   message. The resolution is not invented: the incident stays unresolved until someone
