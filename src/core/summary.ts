@@ -50,7 +50,9 @@ export function shortTitle(text: string, max = TITLE_MAX): string {
 export function sentences(text: string): string[] {
   const prose = text.replace(FENCE, '\n').trim() !== '' ? text.replace(FENCE, '\n') : text;
   const flat = plain(prose).replace(/\s+/g, ' ').trim();
-  return (flat.match(/[^.!?]+(?:[.!?]+(?=\s|$)|$)/gu) ?? [flat])
+  // A sentence ends at . ! or ? followed by a space ("max.poll.records" is one word).
+  return flat
+    .split(/(?<=[.!?])\s+/u)
     .map((x) => x.trim())
     .filter((x) => x !== '');
 }

@@ -98,7 +98,14 @@ export function segments(text: string): Segment[] {
     pos = at + m[0].length;
   }
   if (pos < text.length) out.push({ code: false, text: text.slice(pos) });
-  return out;
+  // The line break between prose and a fence belongs to the fence (no empty line around it).
+  return out.map((seg, i) => {
+    if (seg.code) return seg;
+    let t = seg.text;
+    if (out[i + 1]?.code) t = t.replace(/(?:\r\n|\r|\n)[ \t]*$/, '');
+    if (out[i - 1]?.code) t = t.replace(/^[ \t]*(?:\r\n|\r|\n)/, '');
+    return { code: false, text: t };
+  });
 }
 
 /** Control characters other than tab and newline, which no renderer shows. */
