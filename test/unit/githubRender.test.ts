@@ -115,6 +115,13 @@ describe('drafts as GitHub renders them (cmark-gfm)', () => {
           expect(row.querySelectorAll('td')).toHaveLength(cols);
         }
       }
+      // No duplicate rows: a figure is printed once per table.
+      for (const table of body.querySelectorAll('table')) {
+        const names = [...table.querySelectorAll('tbody tr')].map(
+          (r) => r.querySelector('td')?.textContent ?? '',
+        );
+        expect(new Set(names).size).toBe(names.length);
+      }
       const mdRows = md.split('\n').filter((l) => /^\| /.test(l) && !/^\| --- /.test(l));
       const htmlRows = [...body.querySelectorAll('tr')];
       expect(htmlRows).toHaveLength(mdRows.length);
@@ -146,5 +153,16 @@ describe('drafts as GitHub renders them (cmark-gfm)', () => {
     );
     expect(entry?.querySelector('pre code')?.textContent).toBe(`${CODE}\n`);
     expect(entry?.textContent).toContain('after the code');
+  });
+
+  it('refers to a hypothesis on the timeline by id and short title, its full text once under its heading', () => {
+    const doc = renderGfm(render(hostileIncident(), 'default'));
+    const items = [...doc.querySelectorAll('li')].map((li) => li.textContent ?? '');
+    const ruledOut = items.find((t) => t.includes('H1 ruled out'));
+    expect(ruledOut).toContain('H1 ruled out (Maybe the pool | is exhausted?): pool fine');
+    expect(ruledOut).not.toContain('Traceback');
+    const h3 = [...doc.querySelectorAll('h3')].map((h) => h.textContent);
+    expect(h3).toContain('H1: Maybe the pool | is exhausted?');
+    expect(h3).toContain('H2: Traceback (most recent call last):');
   });
 });
