@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import type { Incident } from '../src/app/service';
 import { formatIncidentNumber, isSeverity, SEVERITIES, type Severity } from '../src/core/model';
 import { isValidZone } from '../src/core/time';
+import { slackTime } from '../src/app/capture';
 import {
   actorOf,
   checkLength,
@@ -61,6 +62,50 @@ interface OpenInput {
   description?: string;
   /** Where the command was typed (gets a short announcement when it is not the new channel). */
   typedIn?: string;
+  /** Declared from a message (shortcut): recorded as the incident's first entry, at its time. */
+  fromMessage?: FromMessage;
+}
+
+/** The message an incident was declared from ("Declare incident from message"). */
+export interface FromMessage {
+  channel: string;
+  ts: string;
+  user: string;
+  userName?: string;
+  text: string;
+}
+
+/**
+ * Records the message an incident was declared from, at the message's time, and promotes it to
+ * the timeline (so it is the first entry). Keyed on the request, not `msg:<channel>:<ts>`: the
+ * same message may already be recorded in another incident's log.
+ */
+async function recordFromMessage(
+  ctx: CommandContext,
+  incident: Incident,
+  m: FromMessage,
+): Promise<void> {
+  const t = slackTime(m.ts);
+  const at = t.isValid ? t : ctx.now;
+  const base = ctx.key ?? `from:${m.channel}:${m.ts}`;
+  const author = { id: m.user, name: m.userName ?? m.user };
+  await ctx.service.recordMessage(
+    incident.record,
+    {
+      channel: m.channel,
+      ts: m.ts,
+      user: m.user,
+      ...(m.userName ? { userName: m.userName } : {}),
+      text: m.text,
+    },
+    { actor: author, source: 'message', at, key: `${base}:from-message` },
+  );
+  await ctx.service.recordMessageChange(
+    incident.record,
+    'message.pinned',
+    { channel: m.channel, ts: m.ts },
+    { actor: actorOf(ctx), source: 'command', at, key: `${base}:from-pin` },
+  );
 }
 
 /** Records the incident, then does the Slack work; a Slack failure never hides the record. */
@@ -85,6 +130,7 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   if (!created && incident.state.channel) {
     return { ephemeral: `${inc} is already open in <#${incident.state.channel}>.` };
   }
+  if (input.fromMessage) await recordFromMessage(ctx, incident, input.fromMessage);
 
   const failures: string[] = [];
   let channel: { id: string; name: string } | undefined;
@@ -157,8 +203,12 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   };
 }
 
-/** The "open an incident" modal (when `start` has no title). */
-export function startModal(meta: StartMeta, severity: Severity): unknown {
+/** The "open an incident" modal (when `start` has no title, or declared from a message). */
+export function startModal(
+  meta: StartMeta,
+  severity: Severity,
+  initial: { title?: string; description?: string } = {},
+): unknown {
   const option = (s: Severity) => ({
     text: { type: 'plain_text', text: s.toUpperCase() },
     value: s,
@@ -179,6 +229,7 @@ export function startModal(meta: StartMeta, severity: Severity): unknown {
           type: 'plain_text_input',
           action_id: 'title',
           max_length: 3000,
+          ...(initial.title ? { initial_value: initial.title } : {}),
           placeholder: { type: 'plain_text', text: 'Checkout errors in eu-west-1' },
         },
       },
@@ -203,6 +254,7 @@ export function startModal(meta: StartMeta, severity: Severity): unknown {
           action_id: 'description',
           multiline: true,
           max_length: 3000,
+          ...(initial.description ? { initial_value: initial.description } : {}),
         },
       },
     ],
@@ -214,6 +266,7 @@ export interface StartMeta {
   channel?: string;
   detectedAt?: string;
   zone?: string;
+  fromMessage?: FromMessage;
 }
 
 function parseMeta(raw: string): StartMeta {
@@ -225,12 +278,25 @@ function parseMeta(raw: string): StartMeta {
         ...(typeof o.channel === 'string' ? { channel: o.channel } : {}),
         ...(typeof o.detectedAt === 'string' ? { detectedAt: o.detectedAt } : {}),
         ...(typeof o.zone === 'string' ? { zone: o.zone } : {}),
+        ...(isFromMessage(o.fromMessage) ? { fromMessage: o.fromMessage } : {}),
       };
     }
   } catch {
     // Not ours / empty: defaults.
   }
   return {};
+}
+
+function isFromMessage(v: unknown): v is FromMessage {
+  if (!v || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.channel === 'string' &&
+    typeof o.ts === 'string' &&
+    typeof o.user === 'string' &&
+    typeof o.text === 'string' &&
+    (o.userName === undefined || typeof o.userName === 'string')
+  );
 }
 
 /** `start [sevN] [time] <title>`: works in any channel; no title opens a modal. */
@@ -283,6 +349,7 @@ export const startCommand: CommandModule = {
         ...(detectedAt?.isValid ? { detectedAt } : {}),
         ...(description ? { description } : {}),
         typedIn: meta.channel ?? ctx.channel,
+        ...(meta.fromMessage ? { fromMessage: meta.fromMessage } : {}),
       });
     },
   },

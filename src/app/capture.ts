@@ -359,7 +359,8 @@ export interface ReactionInput {
   actor: Actor;
   /** When they reacted. */
   at: DateTime;
-  source: 'reaction' | 'import';
+  /** `command` for the message shortcuts ("Add to incident timeline", "Raise as hypothesis"). */
+  source: 'reaction' | 'import' | 'command';
   /** Idempotency key for the recorded event. */
   key?: string;
 }

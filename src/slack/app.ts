@@ -17,6 +17,7 @@ import { createStatusCards } from './statusCard';
 import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
 import { registerPublishing } from '../integrations/publish';
+import { registerShortcuts } from './shortcuts';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -303,6 +304,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   deps.cards = cards;
   registerDispatcher(app, deps, opts.registry);
   registerCapture(app, deps);
+  registerShortcuts(app, deps);
 
   return {
     app,

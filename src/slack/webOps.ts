@@ -40,6 +40,7 @@ export const WEB_API_METHODS_USED: string[] = [
   'files.getUploadURLExternal',
   'files.completeUploadExternal',
   'views.open',
+  'chat.getPermalink',
 ];
 
 /**

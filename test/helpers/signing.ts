@@ -190,3 +190,31 @@ export function postInteraction(
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return postSigned(url, secret, body, 'application/x-www-form-urlencoded', opts);
 }
+
+/** The interactivity payload of a message shortcut (`message_action`), as Slack sends it. */
+export function messageShortcutPayload(f: {
+  callbackId: string;
+  channel: { id: string; name: string };
+  message: { ts: string; text: string; user: string; thread_ts?: string };
+  user: { id: string; name: string };
+  responseUrl: string;
+  triggerId?: string;
+  team?: string;
+}): Record<string, unknown> {
+  const team = f.team ?? 'T_TEST';
+  return {
+    type: 'message_action',
+    token: 'verification-token-unused',
+    action_ts: `${Math.floor(Date.now() / 1000)}.000300`,
+    team: { id: team, domain: 'test-workspace' },
+    user: { id: f.user.id, name: f.user.name, username: f.user.name, team_id: team },
+    channel: f.channel,
+    is_enterprise_install: false,
+    enterprise: null,
+    callback_id: f.callbackId,
+    trigger_id: f.triggerId ?? newTriggerId(),
+    response_url: f.responseUrl,
+    message_ts: f.message.ts,
+    message: { type: 'message', ...f.message },
+  };
+}
