@@ -67,6 +67,8 @@ export interface AppConfig {
   web?: WebConfig;
   /** PUBLISH_TARGETS: where postmortems are published for review (tokens inside: never log). */
   publishTargets?: PublishTarget[];
+  /** INCIDENT_HOME_DEBOUNCE_MS: App Home publishes per user are coalesced over this window. */
+  homeDebounceMs: number;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -235,6 +237,7 @@ export const configSchema = z.object({
   STATUS_CARD_INTERVAL_MS: intSetting(0, 600_000, 3000),
   INCIDENT_EMOJI: emoji,
   INCIDENT_ADMIN_GROUP: adminGroup,
+  INCIDENT_HOME_DEBOUNCE_MS: intSetting(0, 60_000, 2000),
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -318,6 +321,7 @@ export function parseConfig(env: Env): ParseConfigResult {
       ...(e.INCIDENT_ADMIN_GROUP ? { adminGroup: e.INCIDENT_ADMIN_GROUP } : {}),
       ...(web ? { web } : {}),
       ...(publishTargets.length ? { publishTargets } : {}),
+      homeDebounceMs: e.INCIDENT_HOME_DEBOUNCE_MS,
     },
   };
 }

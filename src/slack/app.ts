@@ -18,6 +18,7 @@ import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
 import { registerPublishing } from '../integrations/publish';
 import { registerShortcuts } from './shortcuts';
+import { registerHome } from './home';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -305,6 +306,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   registerDispatcher(app, deps, opts.registry);
   registerCapture(app, deps);
   registerShortcuts(app, deps);
+  const home = registerHome(app, deps, config.homeDebounceMs);
 
   return {
     app,
@@ -339,6 +341,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       await work.idle(30_000).catch((err: unknown) => {
         logger.warn({ err, inFlight: work.size }, 'shutdown: some work did not finish');
       });
+      home.stop();
       cards.stop();
     },
   };

@@ -41,6 +41,7 @@ export const WEB_API_METHODS_USED: string[] = [
   'files.completeUploadExternal',
   'views.open',
   'chat.getPermalink',
+  'views.publish',
 ];
 
 /**
@@ -74,6 +75,9 @@ export const SCOPES_FOR_METHOD: Record<string, string[]> = {
   'files.info': ['files:read'],
   // Modals are opened with the trigger_id of a slash command or button (the `commands` scope).
   'views.open': [],
+  // The App Home tab (needs no scope beyond the bot; the Home tab is enabled in the manifest).
+  'views.publish': [],
+  'conversations.archive': ['channels:manage'],
   'users.list': ['users:read'],
   // Events (subscriptions), for completeness.
   'event:message.channels': ['channels:history'],
@@ -84,6 +88,7 @@ export const SCOPES_FOR_METHOD: Record<string, string[]> = {
   'event:file_shared': ['files:read'],
   'event:pin_added': ['pins:read'],
   'event:pin_removed': ['pins:read'],
+  'event:app_home_opened': [],
   'command:/incident': ['commands'],
 };
 

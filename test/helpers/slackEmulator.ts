@@ -122,6 +122,8 @@ export interface SlackEmulator {
   messages: EmulatedMessage[];
   /** Message ts values pinned, as `channel:ts`. */
   pins: Set<string>;
+  /** Channel ids archived with conversations.archive. */
+  archived: Set<string>;
   files: EmulatedFile[];
   ephemerals: EphemeralMessage[];
   views: { trigger_id: string; view: unknown; id: string }[];
@@ -193,6 +195,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
   const ephemerals: EphemeralMessage[] = [];
   const views: { trigger_id: string; view: unknown; id: string }[] = [];
   const responses: ResponseUrlPost[] = [];
+  const archived = new Set<string>();
   const usergroups = new Map(Object.entries(opts.usergroups ?? {}));
   const failures = new Map<string, string[]>();
   const rateLimits = new Map<string, number[]>();
@@ -497,6 +500,21 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       views.push({ trigger_id: trigger, view, id });
       return { view: { id, ...(view as Record<string, unknown>) } };
     },
+    'views.publish': (p) => {
+      const user = required(p, 'user_id');
+      if (!users.has(user)) return err('user_not_found');
+      const view = json(p.view) as { type?: unknown; blocks?: unknown } | undefined;
+      if (!view || typeof view !== 'object' || view.type !== 'home') return err('invalid_arguments');
+      // Slack refuses a view of more than 100 blocks.
+      if (Array.isArray(view.blocks) && view.blocks.length > 100) return err('invalid_arguments');
+      return { view: { id: nextId('V'), ...view } };
+    },
+    'conversations.archive': (p) => {
+      const c = channelOf(required(p, 'channel'));
+      if (archived.has(c.id)) return err('already_archived');
+      archived.add(c.id);
+      return {};
+    },
     'files.getUploadURLExternal': (p) => {
       const filename = required(p, 'filename');
       const length = Number(required(p, 'length'));
@@ -675,6 +693,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     channels,
     messages,
     pins,
+    archived,
     files,
     ephemerals,
     views,
