@@ -504,7 +504,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       const user = required(p, 'user_id');
       if (!users.has(user)) return err('user_not_found');
       const view = json(p.view) as { type?: unknown; blocks?: unknown } | undefined;
-      if (!view || typeof view !== 'object' || view.type !== 'home') return err('invalid_arguments');
+      if (!view || typeof view !== 'object' || view.type !== 'home')
+        return err('invalid_arguments');
       // Slack refuses a view of more than 100 blocks.
       if (Array.isArray(view.blocks) && view.blocks.length > 100) return err('invalid_arguments');
       return { view: { id: nextId('V'), ...view } };
