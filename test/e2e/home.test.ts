@@ -4,7 +4,7 @@
  */
 import { DateTime } from 'luxon';
 import { buildHomeView, MAX_HOME_BLOCKS, HOME_ACTIONS } from '../../src/slack/homeView';
-import { newTriggerId } from '../helpers/signing';
+import { newTriggerId, postEvent } from '../helpers/signing';
 import { startTestBot, type TestBot } from '../helpers/testBot';
 import { IncidentBuilder, people } from '../helpers/incidentBuilder';
 
@@ -124,7 +124,15 @@ describe('App Home', () => {
   });
 
   it('debounces: opens in a burst give one views.publish', async () => {
-    await Promise.all([openHome('U_BOB'), openHome('U_BOB'), openHome('U_BOB')]);
+    // A wide window (1.5 s) so that three opens sent back to back fall in it even on a busy CI.
+    await bot.close();
+    bot = await startTestBot({ clock: () => now, env: { INCIDENT_HOME_DEBOUNCE_MS: '1500' } });
+    const open = { type: 'app_home_opened', user: 'U_BOB', channel: 'D_HOME', tab: 'home' };
+    const acks = await Promise.all(
+      [1, 2, 3].map(() => postEvent(bot.url, bot.signingSecret, open, { team: 'T_TEST' })),
+    );
+    expect(acks.map((a) => a.status)).toEqual([200, 200, 200]);
+    await bot.idle();
     expect(published().filter((p) => p.user === 'U_BOB')).toHaveLength(1);
   });
 
