@@ -60,6 +60,7 @@ export async function main(): Promise<RunningBot> {
   );
   let bot: SlackAppHandle;
   let port: number | undefined;
+  let connected: boolean | undefined;
   try {
     const render = createRenderer(
       config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {},
@@ -70,7 +71,7 @@ export async function main(): Promise<RunningBot> {
       defaultTemplate: config.postmortemTemplate,
     });
     bot = createSlackApp({ config, service, logger });
-    port = (await bot.start()).port;
+    ({ port, connected } = await bot.start());
   } catch (err) {
     await store.close().catch(() => undefined);
     throw Object.assign(new Error(explainStartupError(err, config)), { cause: err });
@@ -79,8 +80,13 @@ export async function main(): Promise<RunningBot> {
   const where = describeStoreLocation(config);
   if (config.mode === 'http') {
     logger.info(`incident-bot listening on :${port} (HTTP, store ${where})`);
+  } else if (connected) {
+    logger.info(`incident-bot connected to Slack (Socket Mode, store ${where}; /healthz on :${port})`);
   } else {
-    logger.info(`incident-bot connected to Slack (Socket Mode, store ${where})`);
+    // The reason was logged once by the Socket Mode receiver, which keeps retrying.
+    logger.warn(
+      `incident-bot started without a Socket Mode connection (store ${where}; /healthz on :${port} answers 503 until connected)`,
+    );
   }
 
   let closing: Promise<void> | undefined;

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server, ServerResponse } from 'node:http';
-import { App, HTTPReceiver, SocketModeReceiver, type Receiver, webApi } from '@slack/bolt';
+import { App, HTTPReceiver, type Receiver, webApi } from '@slack/bolt';
 import type { DateTime } from 'luxon';
 import type { AppConfig } from '../config';
 import type { IncidentService } from '../app/service';
@@ -19,6 +19,7 @@ import { createInsightsRoutes } from '../web/routes';
 import { registerPublishing } from '../integrations/publish';
 import { registerShortcuts } from './shortcuts';
 import { registerHome } from './home';
+import { ManagedSocketModeReceiver, type SocketModeOptions } from './socketMode';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -183,13 +184,19 @@ export interface CreateSlackAppOptions {
   registry?: CommandModule[];
   /** Replace the SlackOps over WebClient (tests). */
   slack?: SlackOps;
+  /** Socket Mode tuning (reconnect backoff, listen host), for tests. */
+  socketMode?: Pick<SocketModeOptions, 'backoff' | 'host' | 'openTimeoutMs'>;
 }
 
 export interface SlackAppHandle {
   app: App;
   deps: SlackDeps;
-  /** Verifies the token (auth.test) and starts receiving; reports the bound HTTP port. */
-  start(): Promise<{ port?: number }>;
+  /**
+   * Verifies the token (auth.test) and starts receiving; reports the bound HTTP port. In Socket
+   * Mode it resolves after the first connection attempt, `connected` saying how it went (when
+   * it failed, the reason is logged and retries go on; /healthz answers 503 meanwhile).
+   */
+  start(): Promise<{ port?: number; connected?: boolean }>;
   /** Stops receiving, waits for in-flight work, stops the status cards. */
   stop(): Promise<void>;
 }
@@ -210,13 +217,18 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   async function healthStatus(): Promise<{ status: number; body: Record<string, unknown> }> {
     const store = service.store.kind;
     if (!started) return { status: 503, body: { ok: false, store, error: 'not started' } };
+    // In Socket Mode the socket's state is part of the answer: no connection, no requests.
+    const sock = socket?.health();
+    const shown = sock ? { socket: sock.state } : {};
+    const errors: string[] = [];
     try {
       await withTimeout(service.store.ping(), 3000, 'store ping timed out after 3000 ms');
-      return { status: 200, body: { ok: true, store } };
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      return { status: 503, body: { ok: false, store, error: `store unavailable: ${error}` } };
+      errors.push(`store unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (sock && !sock.connected) errors.push(sock.reason ?? sock.state);
+    if (errors.length === 0) return { status: 200, body: { ok: true, store, ...shown } };
+    return { status: 503, body: { ok: false, store, ...shown, error: errors.join('; ') } };
   }
 
   // Publishing drafts as pull/merge requests (src/integrations/publish), found through the service.
@@ -241,13 +253,20 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     : {};
 
   let receiver: Receiver;
+  // Socket Mode: the same Web API options (SLACK_API_URL …) for apps.connections.open too.
+  let socket: ManagedSocketModeReceiver | undefined;
   if (config.mode === 'socket' && config.appToken) {
-    receiver = new SocketModeReceiver({
+    socket = new ManagedSocketModeReceiver({
       appToken: config.appToken,
-      logger: boltLogger,
-      customRoutes,
-      installerOptions: { port: config.port },
+      clientOptions,
+      logger,
+      boltLogger,
+      routes: customRoutes,
+      port: config.port,
+      ...opts.socketMode,
+      onEnvelope: () => work.requestStarted(),
     });
+    receiver = socket;
   } else {
     if (!config.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in HTTP mode');
     receiver = new HTTPReceiver({
@@ -326,7 +345,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       }
       await app.start();
       started = true;
-      return { port: config.port };
+      return { port: socket?.port ?? config.port, connected: socket?.health().connected };
     },
     async stop() {
       const wasStarted = started;

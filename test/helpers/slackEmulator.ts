@@ -94,6 +94,13 @@ export interface SlackEmulatorOptions {
   /** Accepted tokens; default: any token starting with xoxb-. */
   tokens?: string[];
   /**
+   * Accepted app-level tokens (xapp-…) for the app-level methods (apps.connections.open);
+   * default: any token starting with xapp-. Like Slack, an app-level method called with another
+   * kind of token, or another method called with an app-level token, answers
+   * `not_allowed_token_type`.
+   */
+  appTokens?: string[];
+  /**
    * The bot's granted scopes: when set, each method answers `missing_scope` unless one of the
    * scopes `scopesFor(method)` lists is granted.
    */
@@ -157,6 +164,9 @@ export interface SlackEmulator {
   reset(): void;
   close(): Promise<void>;
 }
+
+/** Methods that take an app-level token (xapp-…) and no other. */
+const APP_LEVEL_METHODS = new Set(['apps.connections.open']);
 
 export const BOT_USER_ID = 'U_BOT';
 export const BOT_ID = 'B_BOT';
@@ -604,7 +614,17 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       send(res, 200, body);
     };
     if (!token) return answer(false, { ok: false, error: 'not_authed' }, 'not_authed');
-    const valid = opts.tokens ? opts.tokens.includes(token) : token.startsWith('xoxb-');
+    const appLevel = APP_LEVEL_METHODS.has(method);
+    if (appLevel !== token.startsWith('xapp-')) {
+      return answer(false, { ok: false, error: 'not_allowed_token_type' }, 'not_allowed_token_type');
+    }
+    const valid = appLevel
+      ? opts.appTokens
+        ? opts.appTokens.includes(token)
+        : true
+      : opts.tokens
+        ? opts.tokens.includes(token)
+        : token.startsWith('xoxb-');
     if (!valid) return answer(false, { ok: false, error: 'invalid_auth' }, 'invalid_auth');
     const needed = scopeError(method);
     if (needed) {

@@ -1,10 +1,11 @@
 /**
- * The shared end-to-end harness: the real app (Bolt, HTTP mode, port 0) over a real SQLite store
- * in a temp dir, talking to the local Slack emulator; requests are signed exactly as Slack signs
- * them. Every helper waits until the work the request started is done, so tests can assert on
- * the store and the emulator right after.
+ * The shared end-to-end harness: the real app (Bolt, port 0) over a real SQLite store in a temp
+ * dir, talking to the local Slack emulator. Requests go through a transport (see transport.ts):
+ * signed exactly as Slack signs them over HTTP (default), or, with `transport: 'socket'`, as
+ * Socket Mode envelopes from the socket emulator. Every helper waits until the work the request
+ * started is done, so tests can assert on the store and the emulator right after.
  *
- *   const bot = await startTestBot();
+ *   const bot = await startTestBot();          // or startTestBot({ transport: 'socket' })
  *   const r = await bot.command('start sev2 Checkout is down');
  *   expect(r.ephemeral.join('\n')).toContain('INC-1');
  *   await bot.close();
@@ -21,19 +22,23 @@ import { createSlackApp, type SlackDeps, type SlackAppHandle } from '../../src/s
 import type { CommandModule } from '../../src/slack/ports';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { IncidentStore } from '../../src/store/store';
-import {
-  newTriggerId,
-  postEvent,
-  postInteraction,
-  postSlashCommand,
-  TEST_SIGNING_SECRET,
-} from './signing';
+import { newTriggerId, TEST_SIGNING_SECRET } from './signing';
 import {
   startSlackEmulator,
   TEST_TEAM,
   type EmulatedUser,
   type SlackEmulator,
 } from './slackEmulator';
+import { startSocketEmulator, type SocketEmulator, type SocketEmulatorOptions } from './socketEmulator';
+import {
+  httpTransport,
+  socketTransport,
+  type Transport,
+  type TransportKind,
+} from './transport';
+
+/** The app-level token the test bot uses in Socket Mode. */
+export const TEST_APP_TOKEN = 'xapp-1-A_TEST-1-0123456789abcdef';
 
 export interface TestBot {
   url: string;
@@ -69,6 +74,10 @@ export interface TestBot {
   signingSecret: string;
   /** The temp dir holding the SQLite file. */
   dataDir: string;
+  /** How requests reach the bot: signed HTTP, or Socket Mode envelopes. */
+  transport: Transport;
+  /** The Socket Mode emulator (transport 'socket' only). */
+  socket?: SocketEmulator;
 }
 
 export const DEFAULT_TEST_USERS: EmulatedUser[] = [
@@ -92,8 +101,14 @@ export async function startTestBot(
     /** Postmortem renderer (default: the real one from src/render). */
     render?: PostmortemRenderer;
     usergroups?: Record<string, string[]>;
+    /** 'http' (default) or 'socket' (Socket Mode over the socket emulator). */
+    transport?: TransportKind;
+    socketEmulator?: SocketEmulatorOptions;
+    /** Socket Mode reconnect backoff (default: fast, for tests). */
+    socketBackoff?: { initialMs: number; maxMs: number };
   } = {},
 ): Promise<TestBot> {
+  const transportKind = opts.transport ?? 'http';
   const users = new Map<string, EmulatedUser>();
   for (const u of [...DEFAULT_TEST_USERS, ...(opts.users ?? [])]) users.set(u.id, u);
   const members = [...users.values()].filter((u) => !u.is_bot).map((u) => u.id);
@@ -102,6 +117,10 @@ export async function startTestBot(
     channels: DEFAULT_TEST_CHANNELS.map((c) => ({ ...c, members })),
     usergroups: opts.usergroups,
   });
+  const socket =
+    transportKind === 'socket'
+      ? await startSocketEmulator(emulator, opts.socketEmulator ?? {})
+      : undefined;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-e2e-'));
 
   const env: Record<string, string> = {
@@ -112,10 +131,12 @@ export async function startTestBot(
     INCIDENT_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     STATUS_CARD_INTERVAL_MS: '20',
+    ...(socket ? { SLACK_APP_TOKEN: TEST_APP_TOKEN } : {}),
     ...opts.env,
   };
   const parsed = parseConfig(env);
   if (!parsed.ok) {
+    await socket?.close();
     await emulator.close();
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`test bot config is invalid:\n${parsed.errors.join('\n')}`);
@@ -140,18 +161,26 @@ export async function startTestBot(
     logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.registry ? { registry: opts.registry } : {}),
+    socketMode: {
+      host: '127.0.0.1',
+      backoff: opts.socketBackoff ?? { initialMs: 20, maxMs: 200 },
+    },
   });
   let port: number;
   try {
     port = (await handle.start()).port ?? 0;
+    if (socket) await socket.waitForConnections(1);
   } catch (err) {
+    await handle.stop();
     await store.close();
+    await socket?.close();
     await emulator.close();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
   const url = `http://127.0.0.1:${port}/slack/events`;
   const secret = config.signingSecret ?? TEST_SIGNING_SECRET;
+  const transport = socket ? socketTransport(socket) : httpTransport(url, secret);
   let responseSeq = 0;
   let closed = false;
 
@@ -169,6 +198,8 @@ export async function startTestBot(
     signingSecret: secret,
     dataDir,
     idle,
+    transport,
+    ...(socket ? { socket } : {}),
 
     async command(text, o = {}) {
       const user = o.user ?? 'U_ALICE';
@@ -176,7 +207,7 @@ export async function startTestBot(
       responseSeq += 1;
       const responseId = `cmd-${responseSeq}`;
       const before = emulator.calls.length;
-      const res = await postSlashCommand(url, secret, {
+      const res = await transport.command({
         text,
         user_id: user,
         user_name: (users.get(user)?.name ?? user).toLowerCase(),
@@ -202,7 +233,7 @@ export async function startTestBot(
     },
 
     async event(event, o = {}) {
-      const res = await postEvent(url, secret, event, {
+      const res = await transport.event(event, {
         ...(o.eventId ? { eventId: o.eventId } : {}),
         ...(o.retryNum !== undefined ? { retryNum: o.retryNum } : {}),
         team: o.team ?? TEST_TEAM.id,
@@ -212,7 +243,7 @@ export async function startTestBot(
     },
 
     async interact(payload) {
-      const res = await postInteraction(url, secret, payload);
+      const res = await transport.interact(payload);
       await idle();
       return { status: res.status, body: res.body };
     },
@@ -222,6 +253,7 @@ export async function startTestBot(
       closed = true;
       await handle.stop();
       await store.close();
+      await socket?.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
