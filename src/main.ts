@@ -81,7 +81,9 @@ export async function main(): Promise<RunningBot> {
   if (config.mode === 'http') {
     logger.info(`incident-bot listening on :${port} (HTTP, store ${where})`);
   } else if (connected) {
-    logger.info(`incident-bot connected to Slack (Socket Mode, store ${where}; /healthz on :${port})`);
+    logger.info(
+      `incident-bot connected to Slack (Socket Mode, store ${where}; /healthz on :${port})`,
+    );
   } else {
     // The reason was logged once by the Socket Mode receiver, which keeps retrying.
     logger.warn(

@@ -1,11 +1,12 @@
 /**
- * Chat capture end to end: signed Events API callbacks into the real app (Bolt HTTP receiver,
- * SQLite store), Slack Web API answered by the emulator.
+ * Chat capture end to end: Events API callbacks (signed HTTP, and Socket Mode envelopes) into the
+ * real app (SQLite store), Slack Web API answered by the emulator.
  */
 import { DateTime } from 'luxon';
 import type { StoredEvent } from '../../src/core/model';
 import { BOT_ID, BOT_USER_ID } from '../helpers/slackEmulator';
 import { startTestBot, type TestBot } from '../helpers/testBot';
+import { TRANSPORTS } from '../helpers/transport';
 
 const BASE = Math.floor(Date.now() / 1000) - 3600;
 let seq = 0;
@@ -16,13 +17,13 @@ const nextTs = (): string => {
 };
 const nowTs = (): string => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
 
-describe('chat capture (e2e)', () => {
+describe.each(TRANSPORTS)('chat capture (e2e over %s)', (transport) => {
   let bot: TestBot;
   let channel: string;
   let incidentId: string;
 
   async function open(env?: Record<string, string>): Promise<void> {
-    bot = await startTestBot(env ? { env } : {});
+    bot = await startTestBot({ transport, ...(env ? { env } : {}) });
     await bot.command('start sev2 Checkout is down');
     const [rec] = await bot.service.list();
     if (!rec?.channel) throw new Error('no incident channel');
@@ -34,6 +35,8 @@ describe('chat capture (e2e)', () => {
   }
 
   afterEach(async () => {
+    // Socket Mode: every ack was well formed and only carried a payload where Slack accepts one.
+    expect(bot?.socket?.violations ?? []).toEqual([]);
     await bot?.close();
   });
 

@@ -1,11 +1,12 @@
 /**
- * The /incident grammar exercised from outside, exactly as Slack sends requests: signed slash
- * commands, button clicks and modal submissions against the real app, a real SQLite store and the
- * Slack emulator.
+ * The /incident grammar exercised from outside, exactly as Slack sends requests: slash commands,
+ * button clicks and modal submissions, signed over HTTP and as Socket Mode envelopes, against the
+ * real app, a real SQLite store and the Slack emulator.
  */
 import { DateTime } from 'luxon';
 import type { StoredEvent } from '../../src/core/model';
 import { startTestBot, type TestBot } from '../helpers/testBot';
+import { TRANSPORTS, type TransportKind } from '../helpers/transport';
 
 // 2025-03-11 21:30 UTC = 14:30 PDT (Alice) = 21:30 GMT (Bob) = 21:30 UTC (Carol).
 const T0 = DateTime.fromISO('2025-03-11T21:30:00Z', { zone: 'utc' });
@@ -13,10 +14,13 @@ const ANNOUNCE = 'C0ANNOUNCE';
 
 let now: DateTime;
 let bot: TestBot;
+/** Set by each describe.each block: the suites run over HTTP and over Socket Mode. */
+let transport: TransportKind = 'http';
 
 beforeEach(async () => {
   now = T0;
   bot = await startTestBot({
+    transport,
     clock: () => now,
     env: { INCIDENT_CHANNEL_PREFIX: 'inc', INCIDENT_ANNOUNCE_CHANNEL: ANNOUNCE },
     users: [{ id: 'U_DAN', name: 'Dan', tz: 'Asia/Tokyo' }],
@@ -26,6 +30,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // Socket Mode: every ack was well formed and only carried a payload where Slack accepts one.
+  expect(bot.socket?.violations ?? []).toEqual([]);
   await bot.close();
 });
 
@@ -62,7 +68,8 @@ async function refused(id: string, text: string, channel: string, user?: string)
   return all(r);
 }
 
-describe('a whole incident, from start to close', () => {
+describe.each(TRANSPORTS)('a whole incident, from start to close (over %s)', (over) => {
+  beforeAll(() => (transport = over));
   it('records everything, invites, pins, uploads the postmortem, and refuses after close', async () => {
     // start sev2, backdated detection, typed in #general
     const r = await bot.command('start sev2 13:55 PDT Checkout is failing for EU customers!');
@@ -204,7 +211,8 @@ describe('a whole incident, from start to close', () => {
   });
 });
 
-describe('start', () => {
+describe.each(TRANSPORTS)('start (over %s)', (over) => {
+  beforeAll(() => (transport = over));
   it('defaults to sev3, detection now, the configured zone; decodes the title', async () => {
     const r = await bot.command('start Orders &amp; payments slow for <@U_BOB|bob>');
     const id = (await bot.service.list())[0].id;
@@ -311,7 +319,8 @@ describe('start', () => {
   });
 });
 
-describe('errors', () => {
+describe.each(TRANSPORTS)('errors (over %s)', (over) => {
+  beforeAll(() => (transport = over));
   let id: string;
   let channel: string;
   beforeEach(async () => {
@@ -403,7 +412,8 @@ describe('errors', () => {
   });
 });
 
-describe('other subcommands', () => {
+describe.each(TRANSPORTS)('other subcommands (over %s)', (over) => {
+  beforeAll(() => (transport = over));
   let id: string;
   let channel: string;
   beforeEach(async () => {

@@ -616,7 +616,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     if (!token) return answer(false, { ok: false, error: 'not_authed' }, 'not_authed');
     const appLevel = APP_LEVEL_METHODS.has(method);
     if (appLevel !== token.startsWith('xapp-')) {
-      return answer(false, { ok: false, error: 'not_allowed_token_type' }, 'not_allowed_token_type');
+      return answer(
+        false,
+        { ok: false, error: 'not_allowed_token_type' },
+        'not_allowed_token_type',
+      );
     }
     const valid = appLevel
       ? opts.appTokens

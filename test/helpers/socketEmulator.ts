@@ -105,7 +105,11 @@ export interface SocketEmulator {
   /** Resolves when `count` connections are open (hello sent). */
   waitForConnections(count: number, timeoutMs?: number): Promise<EmulatedConnection[]>;
   /** Sends an envelope and resolves when it is acked or finally given up on. */
-  send(type: EnvelopeType, payload: Record<string, unknown>, opts?: SendOptions): Promise<EnvelopeResult>;
+  send(
+    type: EnvelopeType,
+    payload: Record<string, unknown>,
+    opts?: SendOptions,
+  ): Promise<EnvelopeResult>;
   slashCommand(fields: Record<string, string>, opts?: SendOptions): Promise<EnvelopeResult>;
   event(body: Record<string, unknown>, opts?: SendOptions): Promise<EnvelopeResult>;
   interactive(payload: Record<string, unknown>, opts?: SendOptions): Promise<EnvelopeResult>;
@@ -319,7 +323,9 @@ export async function startSocketEmulator(
           payload,
           type,
           accepts_response_payload: acceptsResponsePayload,
-          ...(type === 'events_api' ? { retry_attempt: retryAttempt, retry_reason: retryReason } : {}),
+          ...(type === 'events_api'
+            ? { retry_attempt: retryAttempt, retry_reason: retryReason }
+            : {}),
         };
         conn.delivered.push(envelopeId);
         deliveries.push({ envelopeId, type, connection: conn.id, retryAttempt, at: Date.now() });

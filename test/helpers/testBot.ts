@@ -29,13 +29,12 @@ import {
   type EmulatedUser,
   type SlackEmulator,
 } from './slackEmulator';
-import { startSocketEmulator, type SocketEmulator, type SocketEmulatorOptions } from './socketEmulator';
 import {
-  httpTransport,
-  socketTransport,
-  type Transport,
-  type TransportKind,
-} from './transport';
+  startSocketEmulator,
+  type SocketEmulator,
+  type SocketEmulatorOptions,
+} from './socketEmulator';
+import { httpTransport, socketTransport, type Transport, type TransportKind } from './transport';
 
 /** The app-level token the test bot uses in Socket Mode. */
 export const TEST_APP_TOKEN = 'xapp-1-A_TEST-1-0123456789abcdef';

@@ -69,7 +69,9 @@ export function socketTransport(socket: SocketEmulator): Transport {
     // A slash command's Socket Mode payload holds the same fields as the HTTP form.
     command: async (fields) =>
       fromEnvelope(
-        await socket.slashCommand(Object.fromEntries(new URLSearchParams(slashCommandBody(fields)))),
+        await socket.slashCommand(
+          Object.fromEntries(new URLSearchParams(slashCommandBody(fields))),
+        ),
       ),
     event: async (event, o = {}) =>
       fromEnvelope(
