@@ -127,8 +127,10 @@ export function describeConnectError(err: unknown, apiUrl: string): string {
   if (e?.code === webApi.ErrorCode.RequestError) {
     const original = e.original;
     const cause = original?.cause as { code?: unknown; message?: unknown } | undefined;
+    // e.g. "fetch failed: ECONNREFUSED" (the cause is absent when fetch came from another realm).
     const detail = [original?.message, cause?.code ?? cause?.message]
-      .filter((x) => typeof x === 'string' && x !== '')
+      .filter((x): x is string => typeof x === 'string' && x !== '')
+      .map((x) => x.replace(/^TypeError: /, ''))
       .join(': ');
     return `${prefix}: the Slack Web API at ${apiUrl} is unreachable (${detail || 'request failed'}). Check SLACK_API_URL and the network.`;
   }
@@ -341,8 +343,10 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
       this.lastReason = reason;
       if (reason !== this.loggedReason) {
         this.loggedReason = reason;
+        const cap = this.backoff.maxMs;
+        const every = cap >= 1000 ? `${Math.round(cap / 1000)} s` : `${cap} ms`;
         this.smLog.error(
-          `${reason} Retrying with backoff (up to every ${Math.round(this.backoff.maxMs / 1000)} s); /healthz answers 503 until connected.`,
+          `${reason} Retrying with backoff (at most every ${every}); /healthz answers 503 until connected.`,
         );
       } else {
         this.smLog.debug({ failures: this.failures }, reason);

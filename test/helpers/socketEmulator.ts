@@ -20,7 +20,9 @@
  *   again: Events API envelopes as Slack retries them (same event, new envelope_id,
  *   retry_attempt 1..3, retry_reason `timeout`), up to 3 times; slash commands and interactions
  *   are not retried by Slack (the user sees an error), unless `redeliver: true` asks for it.
- *   Redelivery waits for an open connection, so envelopes sent across a reconnect arrive.
+ *   Redelivery waits for an open connection, so envelopes sent across a reconnect arrive. (Slack
+ *   spaces its retries over minutes; the emulator retries as soon as the ack timeout passes.)
+ *   `loseAcks` makes acks vanish on the way, to deliver an envelope the app did handle again.
  * - It sends `disconnect` with `refresh_requested`, `warning` or `link_disabled`, and closes the
  *   connection if the client has not within `disconnectGraceMs`; `drop()` cuts a connection
  *   without a close frame (a network failure).
@@ -80,6 +82,8 @@ export interface SendOptions {
   redeliver?: boolean;
   /** Override the emulator's ack timeout for this envelope. */
   ackTimeoutMs?: number;
+  /** Treat the first N acks of this envelope as lost on the way (so it is delivered again). */
+  loseAcks?: number;
 }
 
 export interface SocketEmulatorOptions {
@@ -119,6 +123,8 @@ export interface SocketEmulator {
   drop(connection?: number): void;
   /** Refuse (true) or accept again (false) new connections at the WebSocket upgrade. */
   refuseConnections(refuse: boolean): void;
+  /** apps.connections.open answers `{ ok: false, error }` until called with undefined. */
+  failOpen(error: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -135,6 +141,8 @@ interface Pending {
   retryAttempt: number;
   retryReason: string;
   connection?: number;
+  /** Acks still to be lost (SendOptions.loseAcks), shared by every delivery of the envelope. */
+  losing: { left: number };
   timer?: NodeJS.Timeout;
   onClosed?: () => void;
   settle: (acked: boolean, ack?: AckRecord) => void;
@@ -165,6 +173,7 @@ export async function startSocketEmulator(
   let refusing = false;
   let urlsIssued = 0;
   let closing = false;
+  let openError: string | undefined;
 
   const wss = new WebSocketServer({
     host: '127.0.0.1',
@@ -181,6 +190,7 @@ export async function startSocketEmulator(
   const wsBaseUrl = `ws://127.0.0.1:${port}`;
 
   web.setHandler('apps.connections.open', () => {
+    if (openError) return { ok: false, error: openError };
     const ticket = randomBytes(12).toString('hex');
     tickets.add(ticket);
     urlsIssued += 1;
@@ -248,6 +258,10 @@ export async function startSocketEmulator(
       return;
     }
     const p = outstanding.get(id);
+    if (p && p.losing.left > 0) {
+      p.losing.left -= 1;
+      return;
+    }
     if (!p) {
       violations.push(
         ackedIds.has(id) ? `envelope ${id} acked twice` : `an ack for unknown envelope ${id}`,
@@ -288,6 +302,7 @@ export async function startSocketEmulator(
     retryAttempt: number,
     retryReason: string,
     o: SendOptions,
+    losing: { left: number },
   ): Promise<AckRecord | undefined> {
     return new Promise((resolve) => {
       const attempt = (): void => {
@@ -309,6 +324,7 @@ export async function startSocketEmulator(
           retryAttempt,
           retryReason,
           connection: conn.id,
+          losing,
           settle: (acked, ack) => {
             clearTimeout(p.timer);
             outstanding.delete(envelopeId);
@@ -346,8 +362,9 @@ export async function startSocketEmulator(
     let attempt = o.retryAttempt ?? 0;
     let reason = o.retryReason ?? '';
     let ack: AckRecord | undefined;
+    const losing = { left: o.loseAcks ?? 0 };
     for (let i = 0; i <= retries; i += 1) {
-      ack = await deliverOnce(type, payload, attempt, reason, o);
+      ack = await deliverOnce(type, payload, attempt, reason, o, losing);
       if (ack || closing) break;
       attempt += 1;
       reason = 'timeout';
@@ -423,6 +440,9 @@ export async function startSocketEmulator(
     },
     refuseConnections(refuse) {
       refusing = refuse;
+    },
+    failOpen(error) {
+      openError = error;
     },
     async close() {
       closing = true;
