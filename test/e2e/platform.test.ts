@@ -20,6 +20,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { postSlashCommand, postSigned, slashCommandBody } from '../helpers/signing';
 import { startSlackEmulator, type SlackEmulator } from '../helpers/slackEmulator';
 import { startTestBot, type TestBot } from '../helpers/testBot';
+import { TRANSPORTS } from '../helpers/transport';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -190,7 +191,7 @@ describe('platform (real registry)', () => {
   });
 });
 
-describe('dispatcher (injected registry)', () => {
+describe.each(TRANSPORTS)('dispatcher (injected registry, over %s)', (transport) => {
   const seen: { name: string; args: string; ctx: CommandContext }[] = [];
   let release: (() => void) | undefined;
   const mod = (
@@ -254,7 +255,7 @@ describe('dispatcher (injected registry)', () => {
 
   let bot: TestBot;
   beforeAll(async () => {
-    bot = await startTestBot({ registry });
+    bot = await startTestBot({ registry, transport });
   });
   afterAll(async () => {
     await bot?.close();
@@ -301,7 +302,7 @@ describe('dispatcher (injected registry)', () => {
 
   it('acks before slow work finishes, and idle() waits for the work', async () => {
     const t0 = Date.now();
-    const res = await postSlashCommand(bot.url, bot.signingSecret, {
+    const res = await bot.transport.command({
       text: 'slow',
       response_url: bot.emulator.responseUrl('slow-1'),
     });
