@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCoreBench } from './core';
 import { runSlackBench } from './slack';
+import { runSocketBench } from './socket';
 
 interface Row {
   metric: string;
@@ -48,6 +49,10 @@ async function main(): Promise<void> {
 
   const slack = await runSlackBench();
   for (const [metric, value] of Object.entries(slack)) {
+    rows.push({ metric, value: String(value), target: '', ok: null });
+  }
+  // Socket Mode ack latency, beside the HTTP figures above.
+  for (const [metric, value] of Object.entries(await runSocketBench())) {
     rows.push({ metric, value: String(value), target: '', ok: null });
   }
   clearInterval(sampler);
