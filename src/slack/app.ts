@@ -264,7 +264,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       routes: customRoutes,
       port: config.port,
       ...opts.socketMode,
-      onEnvelope: () => work.requestStarted(),
     });
     receiver = socket;
   } else {

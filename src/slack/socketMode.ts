@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SocketModeReceiver, type App, type Logger as BoltLogger, webApi } from '@slack/bolt';
+import { SocketModeReceiver, type Logger as BoltLogger, webApi } from '@slack/bolt';
 import type { Logger } from '../logger';
 
 /** Where the Socket Mode connection stands. */
@@ -80,8 +80,6 @@ export interface SocketModeOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Timeout of one apps.connections.open call (ms) when clientOptions has none. */
   openTimeoutMs?: number;
-  /** Called when an envelope arrives; the returned function is called once it is acked. */
-  onEnvelope?: () => () => void;
 }
 
 const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000 };
@@ -178,7 +176,6 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
   private readonly apiUrl: string;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly healthRoutes: HealthRoute[];
-  private readonly onEnvelope: (() => () => void) | undefined;
   private server: Server | undefined;
   private boundPort: number | undefined;
   private state: SocketState = 'connecting';
@@ -208,34 +205,10 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
     this.apiUrl = opts.clientOptions.slackApiUrl ?? 'https://slack.com/api/';
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.healthRoutes = opts.routes;
-    this.onEnvelope = opts.onEnvelope;
     this.client.on('error', (err: unknown) => {
       this.lastWsError = err;
     });
     this.client.on('disconnected', () => this.onDisconnected());
-  }
-
-  /** Envelopes go to the app as SocketModeReceiver hands them over, ack timed for onEnvelope. */
-  override init(app: App): void {
-    const onEnvelope = this.onEnvelope;
-    if (!onEnvelope) {
-      super.init(app);
-      return;
-    }
-    const proxy = {
-      processEvent: (event: Parameters<App['processEvent']>[0]) => {
-        const done = onEnvelope();
-        const ack = event.ack;
-        return app
-          .processEvent({
-            ...event,
-            ack: (response) => ack(response).finally(done),
-          })
-          .finally(done);
-      },
-    };
-    // SocketModeReceiver only ever calls processEvent on the app it is given.
-    super.init(proxy as unknown as App);
   }
 
   /** The port the HTTP routes listen on (after start). */
