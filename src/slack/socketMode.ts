@@ -34,7 +34,7 @@ export interface SocketHealth {
 }
 
 /** An HTTP route served beside the socket, as Bolt's custom routes (`:name` path parameters). */
-export interface HealthRoute {
+export interface HttpRoute {
   path: string;
   method: string[];
   handler: (
@@ -72,7 +72,7 @@ export interface SocketModeOptions {
   logger: Logger;
   boltLogger: BoltLogger;
   /** HTTP routes served beside the socket (/healthz, /insights …), on `port` (0: a free one). */
-  routes: HealthRoute[];
+  routes: HttpRoute[];
   port: number;
   /** Interface the HTTP routes listen on (default: all, as the HTTP receiver does). */
   host?: string;
@@ -175,7 +175,7 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
   private readonly smLog: Logger;
   private readonly apiUrl: string;
   private readonly backoff: { initialMs: number; maxMs: number };
-  private readonly healthRoutes: HealthRoute[];
+  private readonly httpRoutes: HttpRoute[];
   private server: Server | undefined;
   private boundPort: number | undefined;
   private state: SocketState = 'connecting';
@@ -204,7 +204,7 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
     this.smLog = opts.logger.child({ component: 'socket-mode' });
     this.apiUrl = opts.clientOptions.slackApiUrl ?? 'https://slack.com/api/';
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
-    this.healthRoutes = opts.routes;
+    this.httpRoutes = opts.routes;
     this.client.on('error', (err: unknown) => {
       this.lastWsError = err;
     });
@@ -265,11 +265,11 @@ export class ManagedSocketModeReceiver extends SocketModeReceiver {
   }
 
   private async listen(): Promise<void> {
-    if (this.server || this.healthRoutes.length === 0) return;
+    if (this.server || this.httpRoutes.length === 0) return;
     const server = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const method = (req.method ?? 'GET').toUpperCase();
-      for (const route of this.healthRoutes) {
+      for (const route of this.httpRoutes) {
         if (!route.method.includes(method)) continue;
         const params = matchRoute(route.path, path);
         if (params) return route.handler(Object.assign(req, { params }), res);

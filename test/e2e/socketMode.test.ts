@@ -165,6 +165,15 @@ describe('Socket Mode: the Web API base and /healthz', () => {
     expect((await healthz()).status).toBe(200);
   });
 
+  it('serves the other HTTP routes beside the socket (with :params), 404 elsewhere', async () => {
+    const base = `http://127.0.0.1:${bot.port}`;
+    // The insights pages are there (401 without a session), including parameterised ones.
+    expect((await fetch(`${base}/insights`)).status).toBe(401);
+    expect((await fetch(`${base}/insights/incidents/1`)).status).toBe(401);
+    expect((await fetch(`${base}/slack/events`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(404);
+  });
+
   it('acks a slash command with its answer as the ack payload (Slack accepts one there)', async () => {
     const r = await bot.command('frobnicate');
     expect(r.status).toBe(200);

@@ -3,7 +3,7 @@
  * connection cannot be opened.
  */
 import { webApi } from '@slack/bolt';
-import { describeConnectError, reconnectDelay } from '../../src/slack/socketMode';
+import { describeConnectError, matchRoute, reconnectDelay } from '../../src/slack/socketMode';
 
 const API = 'https://slack.example.test/api/';
 
@@ -66,5 +66,19 @@ describe('describeConnectError', () => {
     expect(describeConnectError(undefined, API)).toBe(
       'cannot open a Socket Mode connection: the WebSocket connection failed.',
     );
+  });
+});
+
+describe('matchRoute', () => {
+  it('matches literal segments and :params (decoded), nothing else', () => {
+    expect(matchRoute('/healthz', '/healthz')).toEqual({});
+    expect(matchRoute('/insights/incidents/:number', '/insights/incidents/12')).toEqual({
+      number: '12',
+    });
+    expect(matchRoute('/a/:x/b', '/a/caf%C3%A9/b')).toEqual({ x: 'café' });
+    expect(matchRoute('/insights/incidents/:number', '/insights/incidents/')).toBeUndefined();
+    expect(matchRoute('/insights/incidents/:number', '/insights/incidents/1/x')).toBeUndefined();
+    expect(matchRoute('/healthz', '/healthz/')).toBeUndefined();
+    expect(matchRoute('/a/:x', '/a/%E0%A4%A')).toBeUndefined();
   });
 });
