@@ -80,6 +80,8 @@ export interface SendOptions {
   retryReason?: string;
   /** Redeliver un-acked envelopes of any type (Slack retries only Events API ones). */
   redeliver?: boolean;
+  /** How many times to deliver again (default: 3 when redelivered, as Slack; 0: never). */
+  retries?: number;
   /** Override the emulator's ack timeout for this envelope. */
   ackTimeoutMs?: number;
   /** Treat the first N acks of this envelope as lost on the way (so it is delivered again). */
@@ -358,7 +360,7 @@ export async function startSocketEmulator(
   ): Promise<EnvelopeResult> {
     const t0 = Date.now();
     const first = deliveries.length;
-    const retries = type === 'events_api' || o.redeliver ? EVENT_RETRIES : 0;
+    const retries = o.retries ?? (type === 'events_api' || o.redeliver ? EVENT_RETRIES : 0);
     let attempt = o.retryAttempt ?? 0;
     let reason = o.retryReason ?? '';
     let ack: AckRecord | undefined;
