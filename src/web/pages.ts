@@ -53,6 +53,13 @@ export function loginPage(token: string): string {
   );
 }
 
+/** Longest table on the page; the exports hold every row. */
+export const MAX_ROWS = 200;
+const more = (n: number): string =>
+  n > MAX_ROWS
+    ? `<p class="muted">Showing the ${MAX_ROWS} latest of ${n}; the JSON and CSV exports have them all.</p>`
+    : '';
+
 const dur = (ms: number | undefined): string => (ms === undefined ? '—' : shortDuration(ms));
 const pct = (r: number | undefined): string => (r === undefined ? '—' : `${Math.round(r * 100)}%`);
 
@@ -105,7 +112,8 @@ export function insightsPage(p: InsightsPageInput): string {
   const d = ins.diagnosis;
   const diagnosis = `<section id="diagnosis"><h2>Diagnosis</h2><p>Hypotheses raised ${d.totals.raised}, ruled out ${d.totals.ruledOut}, confirmed ${d.totals.confirmed}. Share of the incident on misleading paths: median ${pct(d.misleadingShare.median)}, p90 ${pct(d.misleadingShare.p90)}. Time to the first correct hypothesis: median ${h(dur(d.timeToFirstCorrectHypothesis.median))}, p90 ${h(dur(d.timeToFirstCorrectHypothesis.p90))} (n=${d.timeToFirstCorrectHypothesis.n}).</p>${
     d.rows.length
-      ? `<div class="table"><table><thead><tr><th>Incident</th><th>Raised</th><th>Ruled out</th><th>Confirmed</th><th>On misleading paths</th><th>First correct hypothesis</th></tr></thead><tbody>${d.rows
+      ? `${more(d.rows.length)}<div class="table"><table><thead><tr><th>Incident</th><th>Raised</th><th>Ruled out</th><th>Confirmed</th><th>On misleading paths</th><th>First correct hypothesis</th></tr></thead><tbody>${d.rows
+          .slice(-MAX_ROWS)
           .map(
             (r) =>
               `<tr><td><a href="/insights/incidents/${r.number}">${h(formatIncidentNumber(r.number))}</a> ${h(r.title)}</td><td>${r.raised}</td><td>${r.ruledOut}</td><td>${r.confirmed}</td><td>${pct(r.misleadingShare)}</td><td>${h(dur(r.timeToFirstCorrectHypothesisMs))}</td></tr>`,
@@ -127,6 +135,7 @@ export function insightsPage(p: InsightsPageInput): string {
   }</section>`;
 
   const rows = ins.incidents
+    .slice(0, MAX_ROWS)
     .map(
       (i) =>
         `<tr><td><a href="/insights/incidents/${i.number}">${h(formatIncidentNumber(i.number))}</a></td><td>${h(i.title)}</td><td>${h(i.severity)}</td><td>${h(i.status)}${i.kind !== 'real' ? ` (${h(i.kind)})` : ''}</td><td>${h(fmt(i.began))}</td><td>${h(dur(i.ms.time_to_resolve))}</td></tr>`,
@@ -134,7 +143,7 @@ export function insightsPage(p: InsightsPageInput): string {
     .join('');
   const table = `<section id="incidents"><h2>Incidents</h2>${
     rows
-      ? `<div class="table"><table><thead><tr><th>#</th><th>Title</th><th>Severity</th><th>Status</th><th>Began</th><th>Time to resolve</th></tr></thead><tbody>${rows}</tbody></table></div>`
+      ? `<div class="table"><table><thead><tr><th>#</th><th>Title</th><th>Severity</th><th>Status</th><th>Began</th><th>Time to resolve</th></tr></thead><tbody>${rows}</tbody></table></div>${more(ins.incidents.length)}`
       : '<p class="muted">No incidents in this period.</p>'
   }</section>`;
 
