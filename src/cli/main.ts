@@ -1,8 +1,13 @@
 /**
  * The `incident-bot` command line: list incidents, export one (Markdown draft or full JSON),
  * import a Slack export. Bad arguments or an unknown incident: a clear message, non-zero exit.
+ *
+ * Output is never cut short: what a command prints goes through `writeFully`, which resolves only
+ * once a Node stream has handed every byte to the OS (pipes are asynchronous in Node), and `run`
+ * (what bin/incident-bot.js calls) waits for stdout and stderr to drain before it exits.
  */
 import { writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { DateTime } from 'luxon';
@@ -14,10 +19,88 @@ import { createRenderer } from '../render/postmortem';
 import { openStore } from '../store';
 import type { IncidentStore } from '../store/store';
 
+/** Where output goes: a Node stream (process.stdout) or anything with `write` (tests). */
+export interface CliOut {
+  write(s: string | Uint8Array, cb?: (err?: Error | null) => void): unknown;
+}
+
 export interface CliIO {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown };
+  stdout: CliOut;
+  stderr: CliOut;
   env: Record<string, string | undefined>;
+}
+
+/** Bytes handed to a Node stream per write; the next slice waits for 'drain' when it is full. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+
+function isNodeWritable(out: CliOut): out is CliOut & Writable {
+  const w = out as Partial<Writable>;
+  return typeof w.once === 'function' && typeof w.writableLength === 'number';
+}
+
+/**
+ * Writes all of `text` and resolves once it is delivered: for a Node stream, when the write
+ * callback of its last slice has run (the bytes left the process; an error such as EPIPE
+ * rejects), respecting backpressure between slices; for any other `write`, right away. The text
+ * is sliced as UTF-8 bytes, so no character is split into two writes.
+ */
+export async function writeFully(out: CliOut, text: string): Promise<void> {
+  if (!isNodeWritable(out)) {
+    out.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  do {
+    const end = Math.min(at + WRITE_SLICE_BYTES, bytes.length);
+    const slice = bytes.subarray(at, end);
+    const last = end === bytes.length;
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error | null) => {
+        if (settled) return;
+        settled = true;
+        out.off('error', onError);
+        out.off('drain', onDrain);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onError = (err: Error) => done(err);
+      const onDrain = () => done();
+      out.once('error', onError);
+      // The last slice waits for its own callback (delivered); the others only for room.
+      const room = out.write(slice, last ? done : undefined);
+      if (!last) {
+        if (room) done();
+        else out.once('drain', onDrain);
+      }
+    });
+    at = end;
+  } while (at < bytes.length);
+}
+
+/** Resolves once everything already written to `out` has been delivered. */
+function drained(out: CliOut): Promise<void> {
+  return writeFully(out, '').catch(() => undefined);
+}
+
+/**
+ * The process entry (bin/incident-bot.js): runs `main`, waits until stdout and stderr are
+ * drained, then exits with main's code. A closed pipe (EPIPE, e.g. `| head`) ends the command
+ * with exit code 1 and a message on stderr instead of a crash.
+ */
+export async function run(argv: string[]): Promise<never> {
+  // Without a listener an EPIPE would be thrown as an uncaught error; writeFully reports it.
+  process.stdout.on('error', () => undefined);
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (err) {
+    process.stderr.write(`incident-bot: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = 1;
+  }
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
 }
 
 class CliError extends Error {}
@@ -72,7 +155,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           ...(team ? { team } : {}),
         });
         if (rows.length === 0) {
-          io.stdout.write(`No ${opts.status === 'all' ? '' : `${opts.status} `}incidents.\n`);
+          await writeFully(
+            io.stdout,
+            `No ${opts.status === 'all' ? '' : `${opts.status} `}incidents.\n`,
+          );
           return;
         }
         const lines = rows.map((r) =>
@@ -84,10 +170,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
             r.title,
           ].join(' '),
         );
-        io.stdout.write(
-          `${['INCIDENT', 'SEV  ', 'STATUS       ', 'OPENED               ', 'TITLE'].join(' ')}\n`,
+        await writeFully(
+          io.stdout,
+          `${['INCIDENT', 'SEV  ', 'STATUS       ', 'OPENED               ', 'TITLE'].join(' ')}\n${lines.join('\n')}\n`,
         );
-        io.stdout.write(`${lines.join('\n')}\n`);
       });
     });
 
@@ -127,7 +213,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
               `Wrote ${formatIncidentNumber(number)} (${opts.format}) to ${opts.out}\n`,
             );
           } else {
-            io.stdout.write(output);
+            await writeFully(io.stdout, output);
           }
         });
       },
