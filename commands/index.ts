@@ -64,7 +64,7 @@ export function helpText(): string {
     '```',
     ...lines,
     '```',
-    'A `[time]` is when it happened (default: now): `14:20`, `2:20pm`, `2025-02-28 14:20`, or with a zone: `14:20 PDT`, `14:20 UTC`, `14:20 Europe/London`. A time without a zone is read in your Slack time zone. Times in the future are refused.',
+    'A `[time]` is when it happened (default: now): `14:20`, `2:20pm`, `2025-02-28 14:20`, or with a zone: `14:20 PDT`, `14:20 UTC`, `14:20 Europe/London`. A time without a zone is read in your Slack time zone. CST, IST and BST have several meanings: they are read in the one your Slack time zone uses, otherwise refused (write an IANA zone such as `America/Chicago` instead). Times in the future are refused.',
     '`start` also takes `sev1`…`sev4` (default sev3), in any order with the time.',
     '`root-cause`, `severity`, `status`, `role`, `impact` and `action` also take a leading `[time]`; for `impact [time] <text>` it is when the impact STARTED (for time to detect).',
     `Who may: ${PERMISSIONS_HELP}`,

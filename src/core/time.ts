@@ -9,6 +9,11 @@
  * (Area/Location, e.g. America/Los_Angeles) or an abbreviation from ABBREVIATIONS (read at exactly
  * that offset, whatever the season).
  *
+ * Abbreviations with several meanings in use today (AMBIGUOUS_ABBREVIATIONS: CST, IST, BST) are
+ * read in the meaning whose zones include the typing user's zone (`userZone`: Asia/Shanghai makes
+ * CST China Standard Time); when the user's zone is none of them (or unknown), the time is refused
+ * with a message naming the choices ("CST is ambiguous: use America/Chicago or Asia/Shanghai").
+ *
  * A time without a date is its most recent past occurrence (allowing `skewMs` of clock skew) in
  * the zone that applies. A dated time in the future (beyond the skew) is refused, as is a wall
  * time that does not exist (spring-forward gap). An ambiguous wall time (fall-back) is the most
@@ -23,9 +28,15 @@ export interface TimeOptions {
   defaultZone: string;
   /** Allowed clock skew; default 60_000. */
   skewMs?: number;
+  /**
+   * The typing user's own zone (Slack's `tz`), which decides an ambiguous abbreviation; without
+   * it an ambiguous abbreviation is refused.
+   */
+  userZone?: string;
 }
 
-export type TimeError = { kind: 'future' | 'invalid'; message: string };
+/** `ambiguous`: an abbreviation with several meanings that the user's zone does not decide. */
+export type TimeError = { kind: 'future' | 'invalid' | 'ambiguous'; message: string };
 
 export type TimeParse =
   | {
@@ -89,6 +100,157 @@ export const ABBREVIATIONS: Readonly<Record<string, Abbreviation>> = {
   NZDT: { offset: 780, representative: 'Pacific/Auckland' },
 };
 
+/** One meaning of an ambiguous abbreviation. */
+export interface AbbreviationMeaning extends Abbreviation {
+  /** What it stands for here ("China Standard Time"). */
+  name: string;
+  /**
+   * IANA zones whose clocks are called this (aliases compare equal): a user in one of them
+   * means this reading. The representative is always one of them.
+   */
+  zones: readonly string[];
+}
+
+/**
+ * Abbreviations written for more than one zone by many people today. They are never read one
+ * way silently: the user's zone picks the meaning, or the time is refused naming the choices.
+ * The first meaning is the one ABBREVIATIONS lists (and formatClock prints).
+ */
+export const AMBIGUOUS_ABBREVIATIONS: Readonly<Record<string, readonly AbbreviationMeaning[]>> = {
+  CST: [
+    {
+      name: 'US Central Standard Time',
+      offset: -360,
+      representative: 'America/Chicago',
+      zones: [
+        'America/Chicago',
+        'America/Winnipeg',
+        'America/Regina',
+        'America/Swift_Current',
+        'America/Rankin_Inlet',
+        'America/Resolute',
+        'America/Menominee',
+        'America/Indiana/Knox',
+        'America/Indiana/Tell_City',
+        'America/North_Dakota/Beulah',
+        'America/North_Dakota/Center',
+        'America/North_Dakota/New_Salem',
+        'America/Mexico_City',
+        'America/Monterrey',
+        'America/Merida',
+        'America/Matamoros',
+        'America/Bahia_Banderas',
+        'America/Chihuahua',
+        'America/Ojinaga',
+        'America/Belize',
+        'America/Costa_Rica',
+        'America/El_Salvador',
+        'America/Guatemala',
+        'America/Tegucigalpa',
+        'America/Managua',
+        'US/Central',
+        'CST6CDT',
+      ],
+    },
+    {
+      name: 'China Standard Time',
+      offset: 480,
+      representative: 'Asia/Shanghai',
+      zones: [
+        'Asia/Shanghai',
+        'Asia/Chongqing',
+        'Asia/Harbin',
+        'Asia/Urumqi',
+        'Asia/Taipei',
+        'Asia/Macau',
+        'PRC',
+        'ROC',
+      ],
+    },
+  ],
+  IST: [
+    {
+      name: 'India Standard Time',
+      offset: 330,
+      representative: 'Asia/Kolkata',
+      zones: ['Asia/Kolkata'],
+    },
+    {
+      name: 'Israel Standard Time',
+      offset: 120,
+      representative: 'Asia/Jerusalem',
+      zones: ['Asia/Jerusalem', 'Israel'],
+    },
+    {
+      name: 'Irish Standard Time',
+      offset: 60,
+      representative: 'Europe/Dublin',
+      zones: ['Europe/Dublin', 'Eire'],
+    },
+  ],
+  BST: [
+    {
+      name: 'British Summer Time',
+      offset: 60,
+      representative: 'Europe/London',
+      zones: [
+        'Europe/London',
+        'Europe/Belfast',
+        'Europe/Guernsey',
+        'Europe/Isle_of_Man',
+        'Europe/Jersey',
+        'GB',
+      ],
+    },
+    {
+      name: 'Bangladesh Standard Time',
+      offset: 360,
+      representative: 'Asia/Dhaka',
+      zones: ['Asia/Dhaka'],
+    },
+  ],
+};
+
+/**
+ * The meaning of an ambiguous abbreviation for a user in `userZone`: the one whose zones include
+ * it; undefined when none (or the zone is unknown).
+ */
+export function meaningForZone(
+  abbreviation: string,
+  userZone: string | undefined,
+): AbbreviationMeaning | undefined {
+  const meanings = AMBIGUOUS_ABBREVIATIONS[abbreviation.toUpperCase()];
+  if (!meanings || !userZone || !IANAZone.isValidZone(userZone)) return undefined;
+  const id = canonicalId(userZone);
+  return meanings.find((m) => m.zones.some((z) => canonicalId(z) === id));
+}
+
+/** "CST is ambiguous: use America/Chicago or Asia/Shanghai (…)" — the refusal, naming the choices. */
+export function ambiguityMessage(
+  abbreviation: string,
+  userZone: string | undefined,
+  example?: string,
+): string {
+  const upper = abbreviation.toUpperCase();
+  const meanings = AMBIGUOUS_ABBREVIATIONS[upper] ?? [];
+  const zones = orList(meanings.map((m) => m.representative));
+  const names = orList(meanings.map((m) => m.name));
+  const why = userZone
+    ? `your Slack time zone (${userZone}) is not one of those zones, so I can't tell which you meant`
+    : `I don't know your Slack time zone, so I can't tell which you meant`;
+  const eg = example ? `, e.g. “${example} ${meanings[0]?.representative ?? 'UTC'}”` : '';
+  return `${upper} is ambiguous: use ${zones} (${names})${eg}. ${capitalize(why)}.`;
+}
+
+function orList(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 /**
  * Abbreviations that are also ordinary English words: in free text (takeLeadingTime) they are
  * consumed as a zone only when written in capitals ("14:20 west region failed" keeps "west").
@@ -124,17 +286,34 @@ function canonicalIanaCase(token: string): string {
   return token.replace(/(^|[/_-])([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
 }
 
+export interface ResolvedZone {
+  /** Luxon zone name usable in setZone: 'UTC-8' (fixed) or an IANA name. */
+  zone: string;
+  /** IANA zone. */
+  representative: string;
+}
+
 /**
  * Resolves a zone token (IANA, UTC, Z, GMT, UTC±H[:MM], abbreviation) to { zone (luxon zone name
  * usable in setZone, e.g. 'UTC-8' fixed or IANA), representative (IANA) }; undefined if unknown.
  * IANA zones must be written Area/Location (one-word legacy names such as "Japan" or "Egypt" are
- * not accepted, so ordinary words are never mistaken for zones).
+ * not accepted, so ordinary words are never mistaken for zones). An ambiguous abbreviation
+ * (AMBIGUOUS_ABBREVIATIONS) resolves to the meaning of `userZone`, else to `{ ambiguous }`.
  */
-export function resolveZone(token: string): { zone: string; representative: string } | undefined {
+export function resolveZone(
+  token: string,
+  userZone?: string,
+): ResolvedZone | { ambiguous: string } | undefined {
   const t = token.trim();
   if (t === '') return undefined;
   const upper = t.toUpperCase();
   if (upper === 'Z') return { zone: 'UTC', representative: 'UTC' };
+  if (AMBIGUOUS_ABBREVIATIONS[upper]) {
+    const meaning = meaningForZone(upper, userZone);
+    return meaning
+      ? { zone: fixedZoneName(meaning.offset), representative: meaning.representative }
+      : { ambiguous: upper };
+  }
   const abbr = ABBREVIATIONS[upper];
   if (abbr) return { zone: fixedZoneName(abbr.offset), representative: abbr.representative };
   const fixed = /^(?:UTC|GMT)([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(t);
@@ -225,13 +404,16 @@ interface WallTime {
   second: number;
 }
 
+/** A zone the user typed; `ambiguous` (e.g. 'CST') when the user's zone did not decide it. */
+type ZoneToken = { text: string } & (ResolvedZone | { ambiguous: string });
+
 interface Lexed {
   wall: WallTime;
   /** Fixed offset in minutes from an ISO string (wins over any zone). */
   isoOffset?: number;
   /** 'Z' suffix in an ISO string. */
   isoZulu?: boolean;
-  zoneToken?: { zone: string; representative: string; text: string };
+  zoneToken?: ZoneToken;
   /** Consumed length of the (left-trimmed) input. */
   length: number;
 }
@@ -295,7 +477,8 @@ function dateFrom(
 function lexZone(
   s: string,
   wordsStrict: boolean,
-): (NonNullable<Lexed['zoneToken']> & { length: number }) | undefined {
+  userZone: string | undefined,
+): { token: ZoneToken; length: number } | undefined {
   const m = ZONE_TOKEN.exec(s);
   if (!m) return undefined;
   const token = m[1];
@@ -307,12 +490,12 @@ function lexZone(
   ) {
     return undefined;
   }
-  const resolved = resolveZone(token);
+  const resolved = resolveZone(token, userZone);
   if (!resolved) return undefined;
-  return { ...resolved, text: token, length: m[0].length };
+  return { token: { ...resolved, text: token }, length: m[0].length };
 }
 
-function lex(s: string, wordsStrict: boolean): LexResult {
+function lex(s: string, wordsStrict: boolean, userZone: string | undefined): LexResult {
   let m = ISO_WITH_OFFSET.exec(s);
   if (m) {
     const text = m[0];
@@ -340,9 +523,9 @@ function lex(s: string, wordsStrict: boolean): LexResult {
       isoZulu,
       length: text.length,
     };
-    const z = lexZone(s.slice(text.length), wordsStrict);
+    const z = lexZone(s.slice(text.length), wordsStrict, userZone);
     if (z) {
-      lexed.zoneToken = { zone: z.zone, representative: z.representative, text: z.text };
+      lexed.zoneToken = z.token;
       lexed.length += z.length;
     }
     return { lexed };
@@ -360,7 +543,7 @@ function lex(s: string, wordsStrict: boolean): LexResult {
   }
   const consumed = m[0];
   const after = s.slice(consumed.length);
-  const z = lexZone(after, wordsStrict);
+  const z = lexZone(after, wordsStrict, userZone);
   if (!z && !BOUNDARY_RE.test(after)) return undefined; // "14:20we", "3pmx": not a time
   const text = z ? s.slice(0, consumed.length + z.length).trim() : consumed;
   if (clockIndex === 4) {
@@ -372,7 +555,7 @@ function lex(s: string, wordsStrict: boolean): LexResult {
   if ('error' in c) return c;
   const lexed: Lexed = { wall: { ...c.wall, date }, length: consumed.length };
   if (z) {
-    lexed.zoneToken = { zone: z.zone, representative: z.representative, text: z.text };
+    lexed.zoneToken = z.token;
     lexed.length += z.length;
   }
   return { lexed };
@@ -439,10 +622,37 @@ interface Resolved {
   representativeZone?: string;
 }
 
-function resolve(lexed: Lexed, opts: TimeOptions): { resolved: Resolved } | { error: TimeError } {
+function resolve(
+  lexed: Lexed,
+  opts: TimeOptions,
+  typed: string,
+): { resolved: Resolved } | { error: TimeError } {
   const now = opts.now.toMillis();
   const latest = now + (opts.skewMs ?? DEFAULT_SKEW_MS);
   const w = lexed.wall;
+
+  let token: (ZoneToken & ResolvedZone) | undefined;
+  if (lexed.zoneToken && 'ambiguous' in lexed.zoneToken) {
+    const abbr = lexed.zoneToken.ambiguous;
+    // With an ISO offset, the meaning at that offset (if exactly one) is what was meant.
+    const atOffset =
+      lexed.isoOffset === undefined
+        ? []
+        : (AMBIGUOUS_ABBREVIATIONS[abbr] ?? []).filter((m) => m.offset === lexed.isoOffset);
+    if (atOffset.length !== 1) {
+      const example = typed.slice(0, typed.length - lexed.zoneToken.text.length).trim();
+      return {
+        error: { kind: 'ambiguous', message: ambiguityMessage(abbr, opts.userZone, example) },
+      };
+    }
+    token = {
+      text: lexed.zoneToken.text,
+      zone: fixedZoneName(atOffset[0].offset),
+      representative: atOffset[0].representative,
+    };
+  } else if (lexed.zoneToken) {
+    token = lexed.zoneToken;
+  }
 
   let zone: string;
   let label: string | undefined; // what to call the zone in messages, when the user typed one
@@ -450,13 +660,13 @@ function resolve(lexed: Lexed, opts: TimeOptions): { resolved: Resolved } | { er
   if (lexed.isoOffset !== undefined) {
     zone = fixedZoneName(lexed.isoOffset);
     if (lexed.isoZulu) representativeZone = 'UTC';
-    if (lexed.zoneToken) representativeZone = lexed.zoneToken.representative;
-  } else if (lexed.zoneToken) {
-    zone = lexed.zoneToken.zone;
-    representativeZone = lexed.zoneToken.representative;
-    const upper = lexed.zoneToken.text.toUpperCase();
+    if (token) representativeZone = token.representative;
+  } else if (token) {
+    zone = token.zone;
+    representativeZone = token.representative;
+    const upper = token.text.toUpperCase();
     if (upper === 'Z') label = 'UTC';
-    else if (ABBREVIATIONS[upper]) label = upper;
+    else if (ABBREVIATIONS[upper] || AMBIGUOUS_ABBREVIATIONS[upper]) label = upper;
   } else {
     zone = opts.defaultZone;
     if (!isValidZone(zone)) {
@@ -541,10 +751,10 @@ function take(
   wordsStrict: boolean,
 ): ReturnType<typeof takeLeadingTime> {
   const s = text.trimStart();
-  const lx = lex(s, wordsStrict);
+  const lx = lex(s, wordsStrict, opts.userZone);
   if (!lx) return { rest: text };
   if ('error' in lx) return { rest: text, error: lx.error };
-  const r = resolve(lx.lexed, opts);
+  const r = resolve(lx.lexed, opts, s.slice(0, lx.lexed.length).trim());
   if ('error' in r) return { rest: text, error: r.error };
   const timeText = s.slice(0, lx.lexed.length).trim();
   const rest = s.slice(lx.lexed.length).replace(LEADING_SEPARATOR, '').trimEnd();

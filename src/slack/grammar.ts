@@ -5,7 +5,9 @@
  *   - a severity `sev1`..`sev4` (any case), where the command allows one;
  *   - a time in the core's syntax (`14:20`, `2:20pm`, `2025-02-28 14:20`, `14:20 PDT`, ISO 8601).
  * A time without a zone is read in the typing user's Slack zone, else the incident's zone, else
- * the configured default zone. A time in the future or an unreadable time is a UsageError.
+ * the configured default zone. An ambiguous abbreviation (CST, IST, BST) takes the meaning of the
+ * user's Slack zone, or is refused naming the choices. A time in the future, an unreadable time
+ * or an undecided abbreviation is a UsageError (nothing is recorded).
  *
  * Also here: hypothesis ids (`H1`), owner mentions (`<@U…|name>`), `due YYYY-MM-DD`, the text
  * length limit, and how a time is echoed back (in the incident's zone).
@@ -85,12 +87,15 @@ export function takeLeading(text: string, ctx: GrammarContext, opts: LeadingOpti
       const r = takeLeadingTime(out.rest, {
         now: ctx.now,
         defaultZone: inputZone(ctx),
+        ...(ctx.user.tz ? { userZone: ctx.user.tz } : {}),
       });
       if (r.error) {
         throw new UsageError(
           r.error.kind === 'future'
             ? futureMessage(r.error.message)
-            : `I couldn't read that time: ${r.error.message}`,
+            : r.error.kind === 'ambiguous'
+              ? `${r.error.message} Nothing was recorded.`
+              : `I couldn't read that time: ${r.error.message}`,
           opts.usage,
         );
       }
