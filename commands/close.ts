@@ -3,11 +3,20 @@ import { requirePermission } from '../src/app/permissions';
 import type { Incident } from '../src/app/service';
 import { humanDuration } from '../src/core/duration';
 import { computeMetrics } from '../src/core/metrics';
-import { reviewDraft } from '../src/core/review';
-import { serviceCtx, short } from '../src/slack/grammar';
+import { reviewDraft, type Finding } from '../src/core/review';
+import {
+  andMore,
+  button,
+  escClip,
+  LIMITS,
+  messageText,
+  oneLine,
+  section,
+} from '../src/slack/blockKit';
+import { serviceCtx } from '../src/slack/grammar';
 import type { CommandContext, CommandModule, Reply } from '../src/slack/ports';
 import { esc, incidentChannel, incLabel, requireIncident, slackError, when } from './common';
-import { findingLines, parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
+import { parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
 import { withPublishButtons } from './postmortemPublish';
 
 const usage = 'close [template]';
@@ -35,22 +44,77 @@ export function closeSummary(ctx: CommandContext, incident: Incident, filename: 
   const ruledOut = s.hypotheses.filter((h) => h.outcome === 'ruled_out');
   const actions = s.actions;
   const lines = [
-    `🏁 *${incLabel(incident)} closed* — ${esc(s.title)}`,
+    `🏁 *${incLabel(incident)} closed* — ${escClip(oneLine(s.title), 300)}`,
     `Duration: ${duration}`,
-    `Hypotheses ruled out: ${ruledOut.length ? ruledOut.map((h) => `${h.id} (${esc(short(h.text, 100))})`).join('; ') : 'none'}`,
+    `Hypotheses ruled out: ${
+      ruledOut.length
+        ? listed(
+            ruledOut.map((h) => `${h.id} (${escClip(oneLine(h.text), ITEM_CHARS)})`),
+            SUMMARY_ITEMS,
+          )
+        : 'none'
+    }`,
     `Action items: ${
       actions.length
-        ? actions
-            .map(
+        ? listed(
+            actions.map(
               (a) =>
-                `${a.id} ${esc(short(a.text, 100))} (${a.owner ? esc(a.owner.name) : 'no owner'}, ${a.due ? `due ${a.due}` : 'no due date'})`,
-            )
-            .join('; ')
+                `${a.id} ${escClip(oneLine(a.text), ITEM_CHARS)} (${a.owner ? escClip(oneLine(a.owner.name), 80) : 'no owner'}, ${a.due ? `due ${a.due}` : 'no due date'})`,
+            ),
+            SUMMARY_ITEMS,
+          )
         : 'none'
     }`,
     `Postmortem draft: ${filename}`,
   ];
-  return lines.join('\n');
+  return messageText(lines.join('\n'));
+}
+
+/** Items of each list the closing summary names (then "… and N more"), and their length. */
+const SUMMARY_ITEMS = 10;
+const ITEM_CHARS = 100;
+
+function listed(items: readonly string[], max: number): string {
+  const shown = items.slice(0, max);
+  if (items.length > max) shown.push(andMore(items.length - max));
+  return shown.join('; ');
+}
+
+/**
+ * The close-time review as Block Kit: an intro, one section per finding, the way out, and the
+ * "Close anyway" / "Go back" buttons. There are at most 8 findings, each message already names at
+ * most a few items (src/core/review.ts); each finding is clipped after escaping so that the
+ * blocks' texts together stay within Slack's message budget, and the buttons always come last.
+ */
+export function reviewBlocks(
+  incident: Incident,
+  findings: readonly Finding[],
+  value: string,
+): { text: string; blocks: unknown[] } {
+  const intro = `Before closing ${incLabel(incident)}, the postmortem draft is missing:`;
+  const outro = 'Nothing blocks closing: fix these first, or close anyway.';
+  const shown = findings.slice(0, LIMITS.messageBlocks - 3);
+  const perFinding = Math.min(
+    LIMITS.sectionText,
+    Math.floor((LIMITS.messageBlocksChars - 1000) / Math.max(1, shown.length)),
+  );
+  const lines = shown.map((f) => escClip(`• ${f.message}`, perFinding));
+  return {
+    text: messageText(`${intro}\n${lines.join('\n')}\n${outro}`),
+    blocks: [
+      section(`*${intro}*`),
+      ...lines.map((l) => section(l)),
+      section(outro),
+      {
+        type: 'actions',
+        block_id: 'close_review',
+        elements: [
+          button({ actionId: 'close:anyway', text: 'Close anyway', value, style: 'danger' }),
+          button({ actionId: 'close:back', text: 'Go back', value }),
+        ],
+      },
+    ],
+  };
 }
 
 /** Renders, uploads and closes; the service refuses when not resolved or already closed. */
@@ -127,33 +191,8 @@ export const closeCommand: CommandModule = {
     }
     const findings = reviewDraft(s);
     if (findings.length === 0) return doClose(ctx, incident.record.id, explicit);
-    const text = `Before closing ${incLabel(incident)}, the postmortem draft is missing:\n${findingLines(findings)}\nNothing blocks closing: fix these first, or close anyway.`;
-    const value = buttonValue(incident.record.id, explicit);
-    return {
-      ephemeral: text,
-      blocks: [
-        { type: 'section', text: { type: 'mrkdwn', text } },
-        {
-          type: 'actions',
-          block_id: 'close_review',
-          elements: [
-            {
-              type: 'button',
-              action_id: 'close:anyway',
-              text: { type: 'plain_text', text: 'Close anyway' },
-              style: 'danger',
-              value,
-            },
-            {
-              type: 'button',
-              action_id: 'close:back',
-              text: { type: 'plain_text', text: 'Go back' },
-              value,
-            },
-          ],
-        },
-      ],
-    };
+    const review = reviewBlocks(incident, findings, buttonValue(incident.record.id, explicit));
+    return { ephemeral: review.text, blocks: review.blocks };
   },
   actions: {
     async anyway(value, ctx) {

@@ -3,7 +3,7 @@ import { shortDuration } from '../src/core/duration';
 import { incidentStart } from '../src/core/metrics';
 import { formatIncidentNumber, type Status } from '../src/core/model';
 import type { CommandModule } from '../src/slack/ports';
-import { esc } from './common';
+import { escClip, messageText, oneLine } from '../src/slack/blockKit';
 
 /** Not closed: resolved incidents are listed too (their postmortem is still to be drafted). */
 const LISTED: readonly Status[] = ['investigating', 'identified', 'monitoring', 'resolved'];
@@ -25,7 +25,7 @@ export const listCommand: CommandModule = {
     const more =
       records.length > shown.length ? `\n… and ${records.length - shown.length} more.` : '';
     return {
-      ephemeral: `*Open incidents (${records.length})*\n${lines.join('\n')}${more}`,
+      ephemeral: messageText(`*Open incidents (${records.length})*\n${lines.join('\n')}${more}`),
     };
   },
 };
@@ -39,5 +39,5 @@ function line(i: Incident, nowMs: number): string {
     : 'duration unknown';
   const status = s.status === 'resolved' ? 'resolved, not closed yet' : s.status;
   const channel = s.channel ?? i.record.channel;
-  return `• *${formatIncidentNumber(i.record.number)}* ${s.severity.toUpperCase()} ${esc(s.title || i.record.title)} — ${status} — ${channel ? `<#${channel}>` : 'no channel'} — ${duration}`;
+  return `• *${formatIncidentNumber(i.record.number)}* ${s.severity.toUpperCase()} ${escClip(oneLine(s.title || i.record.title), 100)} — ${status} — ${channel ? `<#${channel}>` : 'no channel'} — ${duration}`;
 }

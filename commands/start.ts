@@ -18,6 +18,7 @@ import {
   type CommandModule,
   type Reply,
 } from '../src/slack/ports';
+import { clipPlain, escClip, LIMITS, oneLine, option, plain } from '../src/slack/blockKit';
 import { esc, slackError } from './common';
 
 const usage = 'start [sevN] [time] <title>';
@@ -173,7 +174,7 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   }
 
   const where = channel ? ` → <#${channel.id}>` : '';
-  const announcement = `🚨 ${inc} (${sev}) opened by ${esc(ctx.user.name)}: ${esc(input.title)}${where}`;
+  const announcement = `🚨 ${inc} (${sev}) opened by ${esc(ctx.user.name)}: ${escClip(oneLine(input.title), 300)}${where}`;
   const announced = new Set<string>();
   const announce = async (target: string, what: string) => {
     // A DM (D…) already gets the ephemeral answer; the new channel has the status card.
@@ -190,7 +191,7 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   }
   if (input.typedIn) await announce(input.typedIn, 'this channel');
 
-  const head = `${inc} (${sev}) opened: ${esc(input.title)}${where}. Detected ${detectedText}.`;
+  const head = `${inc} (${sev}) opened: ${escClip(oneLine(input.title), 300)}${where}. Detected ${detectedText}.`;
   if (failures.length === 0) {
     return {
       ephemeral: `${head} Record what happens there with \`/incident log\`, \`/incident hypothesis\` …`,
@@ -203,58 +204,64 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
   };
 }
 
-/** The "open an incident" modal (when `start` has no title, or declared from a message). */
+/**
+ * The "open an incident" modal (when `start` has no title, or declared from a message). Within the
+ * view limits: 3 of 100 blocks, labels and options through the Block Kit helpers, initial values
+ * (a message's text can be far longer) clipped to the inputs' 3,000; the private_metadata (where
+ * it was typed, a time and zone) is a few dozen characters of JSON, far below 3,000.
+ */
 export function startModal(
   meta: StartMeta,
   severity: Severity,
   initial: { title?: string; description?: string } = {},
 ): unknown {
-  const option = (s: Severity) => ({
-    text: { type: 'plain_text', text: s.toUpperCase() },
-    value: s,
-  });
+  const opt = (s: Severity) => option(s.toUpperCase(), s);
   return {
     type: 'modal',
     callback_id: 'start:modal',
     private_metadata: JSON.stringify(meta),
-    title: { type: 'plain_text', text: 'Open an incident' },
-    submit: { type: 'plain_text', text: 'Open' },
-    close: { type: 'plain_text', text: 'Cancel' },
+    title: plain('Open an incident', LIMITS.modalTitle),
+    submit: plain('Open', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
     blocks: [
       {
         type: 'input',
         block_id: 'title',
-        label: { type: 'plain_text', text: 'Title' },
+        label: plain('Title', LIMITS.inputLabel),
         element: {
           type: 'plain_text_input',
           action_id: 'title',
-          max_length: 3000,
-          ...(initial.title ? { initial_value: initial.title } : {}),
-          placeholder: { type: 'plain_text', text: 'Checkout errors in eu-west-1' },
+          max_length: LIMITS.textInputMax,
+          ...(initial.title
+            ? { initial_value: clipPlain(initial.title, LIMITS.textInputMax) }
+            : {}),
+          placeholder: plain('Checkout errors in eu-west-1', LIMITS.placeholder),
         },
       },
       {
         type: 'input',
         block_id: 'severity',
-        label: { type: 'plain_text', text: 'Severity' },
+        label: plain('Severity', LIMITS.inputLabel),
         element: {
           type: 'static_select',
           action_id: 'severity',
-          initial_option: option(severity),
-          options: SEVERITIES.map(option),
+          initial_option: opt(severity),
+          options: SEVERITIES.map(opt),
         },
       },
       {
         type: 'input',
         block_id: 'description',
         optional: true,
-        label: { type: 'plain_text', text: 'Description' },
+        label: plain('Description', LIMITS.inputLabel),
         element: {
           type: 'plain_text_input',
           action_id: 'description',
           multiline: true,
-          max_length: 3000,
-          ...(initial.description ? { initial_value: initial.description } : {}),
+          max_length: LIMITS.textInputMax,
+          ...(initial.description
+            ? { initial_value: clipPlain(initial.description, LIMITS.textInputMax) }
+            : {}),
         },
       },
     ],

@@ -1,19 +1,20 @@
 import type { TimelineItem } from '../src/core/fold';
 import { formatClock, formatDateTime } from '../src/core/time';
-import { incidentZone, short } from '../src/slack/grammar';
+import { escClip, messageText, oneLine } from '../src/slack/blockKit';
+import { incidentZone } from '../src/slack/grammar';
 import type { CommandModule } from '../src/slack/ports';
-import { esc, incLabel, requireIncident } from './common';
+import { incLabel, requireIncident } from './common';
 
 /** What fits in one Slack text block (3000), with room for the header and the "left out" note. */
 export const TIMELINE_BUDGET = 2800;
-/** One entry's text is shortened to this in the listing (the record keeps it whole). */
+/** One entry's text is shortened to this after escaping in the listing (the record keeps it whole). */
 const ENTRY_MAX = 300;
 
 /** `HH:MM ZONE — [Label] text`, with the date when the incident spans days. */
 export function timelineLine(item: TimelineItem, zone: string, withDate: boolean): string {
   const at = withDate ? formatDateTime(item.at, zone) : formatClock(item.at, zone);
   const label = item.label ? `[${item.label}] ` : '';
-  return `${at} — ${label}${esc(short(item.text, ENTRY_MAX))}`;
+  return `${at} — ${label}${escClip(oneLine(item.text), ENTRY_MAX)}`;
 }
 
 /**
@@ -55,13 +56,13 @@ export const timelineCommand: CommandModule = {
     const incident = requireIncident(ctx);
     const zone = incidentZone(ctx);
     const items = incident.state.timeline;
-    const header = `*${incLabel(incident)} timeline* — ${esc(incident.state.title)} (${items.length} ${items.length === 1 ? 'entry' : 'entries'})`;
+    const header = `*${incLabel(incident)} timeline* — ${escClip(oneLine(incident.state.title), 150)} (${items.length} ${items.length === 1 ? 'entry' : 'entries'})`;
     if (items.length === 0) return { ephemeral: `${header}\nNothing recorded yet.` };
     const lines = renderTimeline(items, zone);
     const footer =
       lines.length < items.length
         ? '\nThe full timeline is in the postmortem draft (`/incident postmortem`).'
         : '';
-    return { ephemeral: `${header}\n${lines.join('\n')}${footer}` };
+    return { ephemeral: messageText(`${header}\n${lines.join('\n')}${footer}`) };
   },
 };

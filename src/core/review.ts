@@ -31,6 +31,19 @@ export interface ReviewOptions {
 
 export const DEFAULT_GAP_MINUTES = 30;
 
+/**
+ * How many items a finding names before "… and N more": every message stays short enough for one
+ * Slack section (3,000 characters) whatever the incident's size.
+ */
+export const LISTED = { hypotheses: 20, gaps: 10, actions: 10 } as const;
+
+/** The first `max` items joined with `sep`, then "… and N more" for the rest. */
+function listed(items: readonly string[], max: number, sep: string): string {
+  const shown = items.slice(0, max);
+  if (items.length > max) shown.push(`… and ${items.length - max} more`);
+  return shown.join(sep);
+}
+
 /** Findings, in a fixed order (detection, impact, root cause, hypotheses, escalation, gaps, actions). */
 export function reviewDraft(state: IncidentState, opts: ReviewOptions = {}): Finding[] {
   const gapMinutes = opts.gapMinutes ?? DEFAULT_GAP_MINUTES;
@@ -65,7 +78,7 @@ export function reviewDraft(state: IncidentState, opts: ReviewOptions = {}): Fin
   if (open.length) {
     out.push({
       code: 'open_hypotheses',
-      message: `${plural(open.length, 'Hypothesis', 'Hypotheses')} still open: ${open.join(', ')} — confirm or rule ${open.length === 1 ? 'it' : 'them'} out.`,
+      message: `${plural(open.length, 'Hypothesis', 'Hypotheses')} still open: ${listed(open, LISTED.hypotheses, ', ')} — confirm or rule ${open.length === 1 ? 'it' : 'them'} out.`,
     });
   }
 
@@ -81,9 +94,11 @@ export function reviewDraft(state: IncidentState, opts: ReviewOptions = {}): Fin
   if (gaps.length) {
     const spansDays = gaps.some((g) => !g.from.setZone(zone).hasSame(g.to.setZone(zone), 'day'));
     const fmt = (t: DateTime) => (spansDays ? formatDateTime(t, zone) : formatClock(t, zone));
-    const where = gaps
-      .map((g) => `between ${fmt(g.from)} and ${fmt(g.to)} (${humanDuration(g.ms)})`)
-      .join('; ');
+    const where = listed(
+      gaps.map((g) => `between ${fmt(g.from)} and ${fmt(g.to)} (${humanDuration(g.ms)})`),
+      LISTED.gaps,
+      '; ',
+    );
     out.push({
       code: 'timeline_gap',
       message: `The timeline has ${gaps.length === 1 ? 'a gap' : `${gaps.length} gaps`} longer than ${gapMinutes} minutes ${where}: what happened then?`,
@@ -99,14 +114,16 @@ export function reviewDraft(state: IncidentState, opts: ReviewOptions = {}): Fin
   } else {
     const incomplete = state.actions.filter((a) => !a.done && (!a.owner || !a.due));
     if (incomplete.length) {
-      const list = incomplete
-        .map((a) => {
+      const list = listed(
+        incomplete.map((a) => {
           const missing = [!a.owner ? 'owner' : '', !a.due ? 'due date' : '']
             .filter(Boolean)
             .join(' and ');
           return `${a.id} (no ${missing})`;
-        })
-        .join(', ');
+        }),
+        LISTED.actions,
+        ', ',
+      );
       out.push({
         code: 'actions_incomplete',
         message: `Action items without an owner or a due date: ${list}.`,

@@ -21,14 +21,26 @@ import type { Incident, IncidentService } from '../app/service';
 import { formatIncidentNumber } from '../core/model';
 import { formatClock } from '../core/time';
 import { shortDuration } from '../core/duration';
-import { escapeSlackText } from './text';
+import {
+  andMore,
+  context,
+  escClip,
+  fields,
+  fitLines,
+  header,
+  LIMITS,
+  messageText,
+  oneLine,
+  section,
+} from './blockKit';
 import type { SlackOps, StatusCards } from './ports';
 
 export const DEFAULT_STATUS_CARD_INTERVAL_MS = 3000;
 /** How many timeline entries / open hypotheses the card shows. */
 const TIMELINE_ENTRIES = 5;
 const HYPOTHESES_SHOWN = 5;
-const LINE_CHARS = 200;
+/** Hypothesis ids named in the fallback text. */
+const FALLBACK_IDS = 20;
 
 /** What the cards need from the app's dependencies (`SlackDeps` fits). */
 export interface StatusCardDeps {
@@ -277,16 +289,19 @@ function platformError(err: unknown): string | undefined {
 
 // ---- the card ----------------------------------------------------------------------------------
 
-function clipLine(s: string, max = LINE_CHARS): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
+/** One list line's user text on the card, after escaping (the record keeps it whole). */
+const LINE_CHARS = 300;
 
 function titleCase(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** The card for an incident at `now`: Block Kit plus the plain-text fallback. */
+/**
+ * The card for an incident at `now`: Block Kit plus the plain-text fallback. Every text is
+ * within Block Kit's limits after escaping (src/slack/blockKit.ts): the header within 150
+ * characters, each field within 2,000, each list section within 3,000 with "… and N more" for
+ * what does not fit, and the fallback within 4,000.
+ */
 export function buildStatusCard(
   incident: Incident,
   now: DateTime,
@@ -306,58 +321,44 @@ export function buildStatusCard(
   const open = st.hypotheses.filter((h) => h.outcome === 'open');
   const hypLines = open
     .slice(0, HYPOTHESES_SHOWN)
-    .map((h) => `• *${h.id}* ${escapeSlackText(clipLine(h.text))}`);
-  if (open.length > HYPOTHESES_SHOWN) hypLines.push(`…and ${open.length - HYPOTHESES_SHOWN} more`);
+    .map((h) => `• *${h.id}* ${escClip(oneLine(h.text), LINE_CHARS)}`);
   const latest = st.timeline
     .slice(-TIMELINE_ENTRIES)
-    .map((t) => `\`${formatClock(t.at, zone)}\` — ${escapeSlackText(clipLine(t.text))}`);
+    .map((t) => `\`${formatClock(t.at, zone)}\` — ${escClip(oneLine(t.text), LINE_CHARS)}`);
+  const hypHead = '*Open hypotheses*\n';
+  const latestHead = '*Latest on the timeline*\n';
 
   const blocks: types.KnownBlock[] = [
-    {
-      type: 'header',
-      block_id: cardBlockId(incident.record.id),
-      text: { type: 'plain_text', text: clipLine(`${number} · ${title}`, 150), emoji: true },
-    },
-    {
-      type: 'section',
-      fields: [
-        { type: 'mrkdwn', text: `*Severity*\n${severity}` },
-        { type: 'mrkdwn', text: `*Status*\n${status}` },
-        {
-          type: 'mrkdwn',
-          text: `*Commander*\n${commander ? escapeSlackText(commander) : '_unassigned_'}`,
-        },
-        { type: 'mrkdwn', text: `*Duration*\n${durationText}` },
-      ],
-    },
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `*Open hypotheses*\n${hypLines.length ? hypLines.join('\n') : '_none_'}`,
-      },
-    },
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `*Latest on the timeline*\n${latest.length ? latest.join('\n') : '_nothing yet_'}`,
-      },
-    },
-    {
-      type: 'context',
-      elements: [
-        {
-          type: 'mrkdwn',
-          text: `Updated ${formatClock(now, zone)} · react :mag: to raise a hypothesis, :pushpin: to add a message to the timeline · \`/incident help\``,
-        },
-      ],
-    },
+    header(`${number} · ${title}`, cardBlockId(incident.record.id)),
+    fields([
+      `*Severity*\n${severity}`,
+      `*Status*\n${status}`,
+      `*Commander*\n${commander ? escClip(oneLine(commander), 200) : '_unassigned_'}`,
+      `*Duration*\n${durationText}`,
+    ]),
+    section(
+      hypHead +
+        (hypLines.length
+          ? fitLines(hypLines, LIMITS.sectionText - hypHead.length, { total: open.length })
+          : '_none_'),
+    ),
+    section(
+      latestHead +
+        (latest.length
+          ? fitLines(latest, LIMITS.sectionText - latestHead.length)
+          : '_nothing yet_'),
+    ),
+    context([
+      `Updated ${formatClock(now, zone)} · react :mag: to raise a hypothesis, :pushpin: to add a message to the timeline · \`/incident help\``,
+    ]),
   ];
   // The fallback is mrkdwn too: user text is escaped so a title cannot ping <!channel>.
-  const text =
-    `${number} ${escapeSlackText(title)} — ${severity}, ${st.status}, ${durationText}` +
-    (commander ? `, commander ${escapeSlackText(commander)}` : '') +
-    (open.length ? `; open hypotheses: ${open.map((h) => h.id).join(', ')}` : '');
+  const ids = open.slice(0, FALLBACK_IDS).map((h) => h.id);
+  if (open.length > ids.length) ids.push(andMore(open.length - ids.length));
+  const text = messageText(
+    `${number} ${escClip(oneLine(title), 300)} — ${severity}, ${st.status}, ${durationText}` +
+      (commander ? `, commander ${escClip(oneLine(commander), 200)}` : '') +
+      (ids.length ? `; open hypotheses: ${ids.join(', ')}` : ''),
+  );
   return { text, blocks };
 }
