@@ -3,7 +3,7 @@ import { shortDuration } from '../src/core/duration';
 import { incidentStart } from '../src/core/metrics';
 import { formatIncidentNumber, type Status } from '../src/core/model';
 import type { CommandModule } from '../src/slack/ports';
-import { escClip, messageText, oneLine } from '../src/slack/blockKit';
+import { escClip, fitLines, LIMITS, oneLine } from '../src/slack/blockKit';
 
 /** Not closed: resolved incidents are listed too (their postmortem is still to be drafted). */
 const LISTED: readonly Status[] = ['investigating', 'identified', 'monitoring', 'resolved'];
@@ -22,11 +22,10 @@ export const listCommand: CommandModule = {
     const shown = records.slice(0, MAX_LISTED);
     const incidents = await Promise.all(shown.map((r) => ctx.service.load(r.id)));
     const lines = incidents.map((i) => line(i, ctx.now.toMillis()));
-    const more =
-      records.length > shown.length ? `\n… and ${records.length - shown.length} more.` : '';
-    return {
-      ephemeral: messageText(`*Open incidents (${records.length})*\n${lines.join('\n')}${more}`),
-    };
+    // Within one message: as many lines as fit, then "… and N more" (counting those not loaded).
+    const head = `*Open incidents (${records.length})*`;
+    const body = fitLines(lines, LIMITS.messageText - head.length - 1, { total: records.length });
+    return { ephemeral: `${head}\n${body}` };
   },
 };
 
