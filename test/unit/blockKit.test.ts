@@ -91,7 +91,8 @@ function ctx(over: Partial<CommandContext> = {}): CommandContext {
   return {
     team: 'T1',
     channel: 'C0INC',
-    user: { id: 'U0HOSTILE', name: hostile(500, 3), tz: 'Asia/Kolkata' },
+    // The commander (close is theirs to run).
+    user: { id: 'U0CMD', name: hostile(500, 3), tz: 'Asia/Kolkata' },
     service: {
       list: async () => Array.from({ length: 40 }, () => incident.record),
       load: async () => incident,
@@ -180,7 +181,7 @@ describe('every surface stays within Block Kit limits', () => {
   it('the list of open incidents', async () => {
     const reply = await listCommand.run('', ctx());
     expect(messageViolations({ text: reply.ephemeral })).toEqual([]);
-    const lines = reply.ephemeral.split('\n');
+    const lines = (reply.ephemeral ?? '').split('\n');
     const more = /^… and (\d+) more$/.exec(lines[lines.length - 1]);
     expect(Number(more?.[1]) + lines.length - 2).toBe(40);
   });
