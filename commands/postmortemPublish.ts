@@ -1,6 +1,7 @@
 import { PermanentEffectError, RetryableEffectError } from '../src/app/effects';
 import type { Incident } from '../src/app/service';
 import { publish, publishingFor } from '../src/integrations/publish';
+import { clipMrkdwn, LIMITS } from '../src/slack/blockKit';
 import { UsageError, type CommandContext, type Reply } from '../src/slack/ports';
 import { esc, incLabel, requireIncident } from './common';
 
@@ -106,7 +107,11 @@ export function withPublishButtons(reply: Reply, ctx: CommandContext, incident: 
   return {
     ...reply,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: reply.ephemeral.slice(0, 3000) } },
+      // Clipped after escaping, never inside an entity or link (src/slack/blockKit.ts).
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: clipMrkdwn(reply.ephemeral, LIMITS.sectionText) },
+      },
       ...buttons,
     ],
   };
