@@ -63,6 +63,13 @@ function element(where: string, e: Json, out: string[]): void {
   if (typeof e.max_length === 'number' && e.max_length > 3000) {
     out.push(`${where}.max_length: over 3000`);
   }
+  if (typeof e.initial_value === 'string') {
+    const max = typeof e.max_length === 'number' ? e.max_length : 3000;
+    if (e.initial_value.length > max) {
+      out.push(`${where}.initial_value: ${e.initial_value.length} characters (max_length ${max})`);
+    }
+    out.push(...textProblems(`${where}.initial_value`, e.initial_value, false));
+  }
   const options = (e.options ?? []) as Json[];
   if (options.length > 100) out.push(`${where}.options: ${options.length} (limit 100)`);
   const all = [...options, ...(e.initial_option ? [e.initial_option as Json] : [])];

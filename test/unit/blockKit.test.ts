@@ -202,6 +202,13 @@ describe('every surface stays within Block Kit limits', () => {
       ) as Record<string, unknown>;
       expect(modalViolations(view)).toEqual([]);
     }
+    // Declared from a long message: the initial values are clipped to the inputs' max_length.
+    const fromMessage = startModal({ channel: 'C0INC' }, 'sev2', {
+      title: hostile(10_000, 4),
+      description: hostile(10_000, 5),
+    }) as Record<string, unknown>;
+    expect(modalViolations(fromMessage)).toEqual([]);
+    expect(JSON.stringify(fromMessage)).toContain('initial_value');
   });
 });
 
