@@ -14,7 +14,12 @@ import {
   redactUri,
 } from '../../src/store/mongo/config';
 import { counterModel, counterSchema } from '../../src/store/mongo/models/counter';
-import { EVENT_KEY_INDEX, eventModel, eventSchema } from '../../src/store/mongo/models/event';
+import {
+  BATCH_VERSION_INDEX,
+  EVENT_KEY_INDEX,
+  batchModel,
+  batchSchema,
+} from '../../src/store/mongo/models/batch';
 import {
   INCIDENT_KEY_INDEX,
   incidentModel,
@@ -27,9 +32,9 @@ import {
   assertPlainId,
   connectionOptions,
   duplicateKeyIndex,
-  duplicateKeyPositions,
   eventFromDoc,
   eventToDoc,
+  helloOrIsMaster,
   incidentFromDoc,
   objectIdOf,
   openMongoStore,
@@ -38,7 +43,7 @@ import {
 // A connection that is never opened: models compile and validate without a server.
 const conn = mongoose.createConnection();
 const Incident = incidentModel(conn);
-const Event = eventModel(conn);
+const Batch = batchModel(conn);
 const Counter = counterModel(conn);
 const Postmortem = postmortemModel(conn);
 
@@ -108,10 +113,7 @@ describe('incident schema', () => {
     ]);
     expect(indexOf(incidentSchema, INCIDENT_KEY_INDEX)).toEqual([
       { key: 1 },
-      expect.objectContaining({
-        unique: true,
-        partialFilterExpression: { key: { $exists: true } },
-      }),
+      expect.objectContaining({ unique: true, sparse: true }),
     ]);
     expect(indexOf(incidentSchema, 'channel')).toEqual([
       { channel: 1 },
@@ -126,9 +128,8 @@ describe('incident schema', () => {
   });
 });
 
-describe('event schema', () => {
-  const base = {
-    incidentId: new mongoose.Types.ObjectId(),
+describe('batch schema (the log: one document per write)', () => {
+  const event = {
     seq: 1,
     type: 'timeline.entry',
     occurredAt: '2024-05-01T10:00:00.123Z',
@@ -137,56 +138,75 @@ describe('event schema', () => {
     source: 'message',
     payload: { text: 'rolled back' },
   };
+  const base = {
+    incidentId: new mongoose.Types.ObjectId(),
+    v: 1,
+    first: 1,
+    last: 1,
+    events: [event],
+    status: 'investigating',
+  };
 
   test('casts ISO strings and epoch numbers to Dates, keeping milliseconds', () => {
-    const doc = new Event(base);
+    const doc = new Batch(base);
     expect(doc.validateSync()).toBeUndefined();
-    expect(doc.occurredAt).toBeInstanceOf(Date);
-    expect(doc.occurredAt.toISOString()).toBe('2024-05-01T10:00:00.123Z');
-    expect(doc.recordedAt.toISOString()).toBe('2024-05-01T10:00:01.456Z');
+    expect(doc.events[0].occurredAt).toBeInstanceOf(Date);
+    expect(doc.events[0].occurredAt.toISOString()).toBe('2024-05-01T10:00:00.123Z');
+    expect(doc.events[0].recordedAt.toISOString()).toBe('2024-05-01T10:00:01.456Z');
+    // No keyed events: the field is absent, so the sparse unique index skips the batch.
+    expect(doc.toObject().keys).toBeUndefined();
+    expect(doc.applied).toBe(false);
   });
 
   test('rejects a bad event type, bad source, bad date and missing actor', () => {
-    const err = new Event({
+    const err = new Batch({
       ...base,
-      type: 'incident.exploded',
-      source: 'carrier-pigeon',
-      occurredAt: 'yesterday',
-      actor: {},
+      events: [
+        {
+          ...event,
+          type: 'incident.exploded',
+          source: 'carrier-pigeon',
+          occurredAt: 'yesterday',
+          actor: {},
+        },
+      ],
     }).validateSync();
     expect(Object.keys(err?.errors ?? {}).sort()).toEqual([
-      'actor.id',
-      'actor.name',
-      'occurredAt',
-      'source',
-      'type',
+      'events.0.actor.id',
+      'events.0.actor.name',
+      'events.0.occurredAt',
+      'events.0.source',
+      'events.0.type',
     ]);
-    expect(err?.errors.type.kind).toBe('enum');
+    expect(err?.errors['events.0.type'].kind).toBe('enum');
   });
 
-  test('seq must be a positive integer and incidentId an ObjectId', () => {
-    const err = new Event({ ...base, seq: 0, incidentId: 'not-an-id' }).validateSync();
-    expect(Object.keys(err?.errors ?? {}).sort()).toEqual(['incidentId', 'seq']);
+  test('v and seq must be positive integers, incidentId an ObjectId, status known', () => {
+    const err = new Batch({
+      ...base,
+      v: 0,
+      incidentId: 'not-an-id',
+      status: 'lost',
+      events: [{ ...event, seq: 0 }],
+    }).validateSync();
+    expect(Object.keys(err?.errors ?? {}).sort()).toEqual([
+      'events.0.seq',
+      'incidentId',
+      'status',
+      'v',
+    ]);
   });
 
-  test('declares unique {incidentId, seq}, the timeline index and the unique partial key', () => {
-    expect(indexOf(eventSchema, 'incident_seq_unique')).toEqual([
-      { incidentId: 1, seq: 1 },
+  test('declares unique {incidentId, v} (the optimistic lock) and the unique sparse keys', () => {
+    expect(indexOf(batchSchema, BATCH_VERSION_INDEX)).toEqual([
+      { incidentId: 1, v: 1 },
       expect.objectContaining({ unique: true }),
     ]);
-    expect(indexOf(eventSchema, 'incident_occurredAt_seq')[0]).toEqual({
-      incidentId: 1,
-      occurredAt: 1,
-      seq: 1,
-    });
-    expect(indexOf(eventSchema, EVENT_KEY_INDEX)).toEqual([
-      { key: 1 },
-      expect.objectContaining({
-        unique: true,
-        partialFilterExpression: { key: { $exists: true } },
-      }),
+    expect(indexOf(batchSchema, EVENT_KEY_INDEX)).toEqual([
+      { keys: 1 },
+      expect.objectContaining({ unique: true, sparse: true }),
     ]);
-    expect(eventSchema.get('timestamps')).toEqual({ createdAt: true, updatedAt: false });
+    expect(batchSchema.get('timestamps')).toEqual({ createdAt: true, updatedAt: false });
   });
 });
 
@@ -262,9 +282,16 @@ describe('event documents round trip exactly', () => {
 
   test.each(events.map((e) => [e.type, e] as const))('%s', (_type, e) => {
     const fields = eventToDoc(e);
-    const doc = new Event({ ...fields, incidentId: new mongoose.Types.ObjectId(), seq: 7 });
+    const doc = new Batch({
+      incidentId: new mongoose.Types.ObjectId(),
+      v: 3,
+      first: 7,
+      last: 7,
+      events: [{ ...fields, seq: 7 }],
+      status: 'investigating',
+    });
     expect(doc.validateSync()).toBeUndefined();
-    const back = eventFromDoc(doc.toObject());
+    const back = eventFromDoc(doc.toObject().events[0]);
     const expected = eventToJSON({ ...e, seq: 7 });
     expect(eventToJSON(back)).toEqual(expected);
     expect(back.occurredAt.toMillis()).toBe(e.occurredAt.toMillis());
@@ -350,15 +377,6 @@ describe('user input never becomes a query operator', () => {
 });
 
 describe('duplicate-key classification', () => {
-  const dup = (index: number, name = EVENT_KEY_INDEX) => ({
-    err: {
-      code: 11000,
-      index: 99,
-      errmsg: `E11000 duplicate key error collection: db.events index: ${name} dup key: { key: "k" }`,
-    },
-    index,
-  });
-
   test('reads the index from a single duplicate-key error', () => {
     const err = Object.assign(
       new Error(
@@ -368,34 +386,6 @@ describe('duplicate-key classification', () => {
     );
     expect(duplicateKeyIndex(err)).toBe('incident_key_unique');
     expect(duplicateKeyIndex(new Error('network'))).toBeUndefined();
-  });
-
-  test('unordered insertMany: only key duplicates count as duplicates', () => {
-    expect(duplicateKeyPositions({ writeErrors: [dup(0), dup(2)] }, EVENT_KEY_INDEX)).toEqual(
-      new Set([0, 2]),
-    );
-    // A duplicate seq is a real failure, not "already recorded".
-    expect(
-      duplicateKeyPositions(
-        { writeErrors: [dup(0), dup(1, 'incident_seq_unique')] },
-        EVENT_KEY_INDEX,
-      ),
-    ).toBeUndefined();
-    // A write concern error makes the whole call a failure.
-    expect(
-      duplicateKeyPositions(
-        { writeErrors: [dup(0)], result: { getWriteConcernError: () => ({ code: 64 }) } },
-        EVENT_KEY_INDEX,
-      ),
-    ).toBeUndefined();
-    expect(duplicateKeyPositions(new Error('socket closed'), EVENT_KEY_INDEX)).toBeUndefined();
-    // Driver-shaped WriteError (code on the object itself).
-    expect(
-      duplicateKeyPositions(
-        { writeErrors: [{ code: 11000, index: 1, errmsg: `index: ${EVENT_KEY_INDEX} dup key` }] },
-        EVENT_KEY_INDEX,
-      ),
-    ).toEqual(new Set([1]));
   });
 });
 
@@ -577,5 +567,50 @@ describe('unreachable MongoDB', () => {
     }
     await expect(store.getIncident(id)).rejects.toThrow(/closed/);
     await store.close(); // idempotent
+  });
+});
+
+describe('server handshake check: hello, else isMaster', () => {
+  function fakeDb(answers: Record<string, () => Record<string, unknown>>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      admin: () => ({
+        async command(cmd: Record<string, unknown>) {
+          const name = Object.keys(cmd)[0];
+          asked.push(name);
+          return answers[name]();
+        },
+      }),
+    };
+  }
+  const notFound = (name: string) => () => {
+    throw Object.assign(new Error(`no such command: '${name}'`), {
+      code: 59,
+      codeName: 'CommandNotFound',
+    });
+  };
+
+  test('uses hello when the server knows it', async () => {
+    const db = fakeDb({ hello: () => ({ setName: 'rs0', isWritablePrimary: true }) });
+    await expect(helloOrIsMaster(db)).resolves.toEqual({ setName: 'rs0', isWritablePrimary: true });
+    expect(db.asked).toEqual(['hello']);
+  });
+
+  test('falls back to isMaster when hello is an unknown command (MongoDB < 4.4.2)', async () => {
+    const db = fakeDb({ hello: notFound('hello'), isMaster: () => ({ ismaster: true }) });
+    await expect(helloOrIsMaster(db)).resolves.toEqual({ ismaster: true });
+    expect(db.asked).toEqual(['hello', 'isMaster']);
+  });
+
+  test('any other failure (auth, network) is reported, not retried with isMaster', async () => {
+    const db = fakeDb({
+      hello: () => {
+        throw Object.assign(new Error('command hello requires authentication'), { code: 13 });
+      },
+      isMaster: () => ({ ismaster: true }),
+    });
+    await expect(helloOrIsMaster(db)).rejects.toThrow(/requires authentication/);
+    expect(db.asked).toEqual(['hello']);
   });
 });

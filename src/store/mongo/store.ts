@@ -1,12 +1,16 @@
 /**
  * MongoDB adapter (mongoose 8).
  *
- * - Collections: incidents, events (one document per event), counters, postmortems; see
- *   models/ and docs/mongodb.md.
- * - Numbering is race-free across replicas: `counters` documents are incremented atomically
- *   (findOneAndUpdate + $inc + upsert). Event seq is allocated the same way, in blocks.
- * - Idempotency rests on unique partial indexes on `key`; duplicate-key errors (11000) on them
- *   mean "already recorded", anything else is a failure.
+ * - Collections: incidents, batches (the log: one document per write), effects (outbox), inbox,
+ *   counters, postmortems; see models/ and README "Running on MongoDB".
+ * - No multi-document transactions, on any topology. Every write to an incident's record is ONE
+ *   batch document (atomic on every server); the unique {incidentId, v} index is the optimistic
+ *   lock that makes writes conditional and seqs gap-free, and the unique sparse `keys` index
+ *   records an idempotency key once. The incident document, outbox rows and inbox completions
+ *   a batch carries are applied after the insert, idempotently, by the writer or (if it died)
+ *   by the next writer or the outbox sweeper. See models/batch.ts.
+ * - INC numbers come from `counters` (findOneAndUpdate + $inc + upsert), race-free across
+ *   replicas; a create that loses a key race leaves its number unused.
  * - Consistency: writes use the configured write concern (majority by default); reads go to the
  *   primary with read concern `majority` when writes are majority-acknowledged (so a read sees
  *   every write acknowledged before it), `local` otherwise (a majority read could miss one's
@@ -17,36 +21,61 @@
  *   caller mistakes (bad values, unknown incident) are plain Errors, as in the SQLite adapter.
  */
 import { DateTime } from 'luxon';
-import mongoose, { type ClientSession, type Connection, type Model, type Types } from 'mongoose';
+import mongoose, { type Connection, type Model, type Types } from 'mongoose';
 import {
   EVENT_TYPES,
   SOURCES,
   isSeverity,
   isStatus,
   type NewEvent,
+  type Status,
   type StoredEvent,
 } from '../../core/model';
 import { eventPayload } from '../../core/serialize';
 import {
+  ConflictError,
+  IncidentClosedError,
   StoreUnavailableError,
   type AppendResult,
+  type CommitInput,
+  type CommitResult,
   type CreateIncidentInput,
   type CreateIncidentResult,
+  type InboxItem,
+  type InboxKind,
   type IncidentRecord,
   type IncidentStore,
   type IncidentSummary,
   type ListFilter,
+  type NewEffect,
+  type NewInboxItem,
   type RenderedPostmortem,
+  type StoredEffect,
 } from '../store';
 import { describeMongoHosts, redactUri, type MongoConfig } from './config';
-import { counterModel, eventCounterId, incidentCounterId, type CounterDoc } from './models/counter';
-import { EVENT_KEY_INDEX, eventModel, type EventDoc } from './models/event';
+import {
+  BATCH_VERSION_INDEX,
+  EVENT_KEY_INDEX,
+  batchModel,
+  type BatchDoc,
+  type BatchEffectDoc,
+  type BatchEventDoc,
+} from './models/batch';
+import { counterModel, incidentCounterId, type CounterDoc } from './models/counter';
 import {
   INCIDENT_KEY_INDEX,
   INCIDENT_NUMBER_INDEX,
   incidentModel,
   type IncidentDoc,
 } from './models/incident';
+import {
+  EFFECT_PENDING_KEY_INDEX,
+  INBOX_KEY_INDEX,
+  effectModel,
+  inboxModel,
+  type EffectDoc,
+  type InboxDoc,
+} from './models/outbox';
 import { postmortemModel, type PostmortemDoc } from './models/postmortem';
 
 /** pino-compatible logger (only these three methods are used). */
@@ -125,7 +154,7 @@ function toDate(t: unknown, what: string): Date {
 
 /** An event as stored, without the fields allocated at insert (incidentId, seq). */
 export type EventFields = Pick<
-  EventDoc,
+  BatchEventDoc,
   'type' | 'occurredAt' | 'recordedAt' | 'actor' | 'source' | 'key' | 'payload'
 >;
 
@@ -219,13 +248,6 @@ export function checkSummary(s: Partial<IncidentSummary>): Partial<IncidentSumma
   return out;
 }
 
-interface WriteErrorLike {
-  code?: number;
-  index?: number;
-  errmsg?: string;
-  err?: { code?: number; index?: number; errmsg?: string };
-}
-
 /** The index named in a duplicate-key error (code 11000), or undefined for any other error. */
 export function duplicateKeyIndex(err: unknown): string | undefined {
   const e = err as { code?: number; message?: string; errmsg?: string } | undefined;
@@ -234,52 +256,125 @@ export function duplicateKeyIndex(err: unknown): string | undefined {
   return m ? m[1] : '';
 }
 
-/**
- * For an unordered insertMany error: the positions that failed only because their `key` was
- * already recorded. Returns undefined when anything else went wrong (other write errors, write
- * concern errors, network errors): the whole call is then a failure.
- */
-export function duplicateKeyPositions(err: unknown, keyIndex: string): Set<number> | undefined {
-  const e = err as {
-    writeErrors?: WriteErrorLike[];
-    writeConcernErrors?: unknown[];
-    result?: { getWriteConcernError?: () => unknown };
-  };
-  if (!Array.isArray(e?.writeErrors) || e.writeErrors.length === 0) return undefined;
-  if (e.result?.getWriteConcernError?.() || (e.writeConcernErrors?.length ?? 0) > 0) {
-    return undefined;
-  }
-  const positions = new Set<number>();
-  for (const we of e.writeErrors) {
-    // Mongoose re-wraps the driver's WriteError as { err, index }: read both shapes.
-    const code = we.code ?? we.err?.code;
-    const index = we.index ?? we.err?.index;
-    const msg = we.errmsg ?? we.err?.errmsg ?? '';
-    if (code !== 11000 || typeof index !== 'number' || !msg.includes(keyIndex)) return undefined;
-    positions.add(index);
-  }
-  return positions;
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 const noopLogger: MongoLogger = { info() {}, warn() {}, error() {} };
 
+/** How long a batch may stay unapplied before the sweeper applies it (its writer died). */
+const SWEEP_AFTER_MS = 5_000;
+/** Attempts of one write against racing writers before giving up. */
+const MAX_ATTEMPTS = 200;
+
+interface Head {
+  v: number;
+  last: number;
+  status: Status;
+  /** Whether the head batch (and so every batch before it) is applied. */
+  applied: boolean;
+}
+
+interface BatchInput {
+  expectedSeq?: number;
+  requireOpen: boolean;
+  events: NewEvent[];
+  docs: EventFields[];
+  summary: Partial<IncidentSummary>;
+  effects: NewEffect[];
+  inboxDone: Types.ObjectId[];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function effectFromDoc(d: EffectDoc): StoredEffect {
+  const e: StoredEffect = {
+    id: d._id.toHexString(),
+    key: d.key,
+    kind: d.kind,
+    payload: JSON.parse(d.payload) as unknown,
+    notBefore: utc(d.notBefore),
+    state: d.state,
+    attempts: d.attempts,
+  };
+  if (d.incidentId) e.incidentId = d.incidentId.toHexString();
+  // spacingMs: see NewEffect (coalescing rate limit).
+  if (d.spacingMs > 0) (e as StoredEffect & { spacingMs?: number }).spacingMs = d.spacingMs;
+  if (typeof d.lastError === 'string') e.lastError = d.lastError;
+  return e;
+}
+
+export function inboxFromDoc(d: InboxDoc): InboxItem {
+  return {
+    id: d._id.toHexString(),
+    key: d.key,
+    kind: d.kind as InboxKind,
+    partition: d.partition,
+    body: d.body,
+    receivedAt: utc(d.receivedAt),
+    state: d.state,
+    attempts: d.attempts,
+  };
+}
+
+function effectToBatchDoc(e: NewEffect, now: Date): BatchEffectDoc {
+  if (typeof e?.key !== 'string' || e.key === '') {
+    throw new MongoStoreInputError('effect key is required');
+  }
+  if (typeof e.kind !== 'string' || e.kind === '') {
+    throw new MongoStoreInputError('effect kind is required');
+  }
+  const spacing = (e as NewEffect & { spacingMs?: number }).spacingMs ?? 0;
+  if (!Number.isFinite(spacing) || spacing < 0) {
+    throw new MongoStoreInputError('effect spacingMs must be >= 0');
+  }
+  const doc: BatchEffectDoc = {
+    _id: new mongoose.Types.ObjectId(),
+    key: assertPlainId(e.key, 'effect key'),
+    kind: e.kind,
+    payload: JSON.stringify(e.payload ?? null),
+    notBefore: e.notBefore === undefined ? now : toDate(e.notBefore, 'effect notBefore'),
+    spacingMs: Math.floor(spacing),
+  };
+  if (e.incidentId !== undefined) {
+    const oid = objectIdOf(e.incidentId, 'effect incidentId');
+    if (!oid) throw new MongoStoreInputError(`effect: unknown incident ${e.incidentId}`);
+    doc.incidentId = oid;
+  }
+  return doc;
+}
+
+/** Ids the store handed out (ObjectId hex); anything else is a caller mistake. */
+function oidList(ids: readonly string[], what: string): Types.ObjectId[] {
+  if (!Array.isArray(ids)) throw new MongoStoreInputError(`${what}: ids must be an array`);
+  return ids.map((id) => {
+    const oid = objectIdOf(id, what);
+    if (!oid) throw new MongoStoreInputError(`${what}: unknown id ${JSON.stringify(id)}`);
+    return oid;
+  });
+}
+
 export class MongoStore implements IncidentStore {
   readonly kind = 'mongodb' as const;
   /** Hosts of the connection string, without credentials (for messages and logs). */
   readonly hosts: string;
-  /** Whether writes run in transactions (replica set / sharded cluster). */
+  /**
+   * Whether the deployment supports multi-document transactions (replica set / sharded
+   * cluster). Informational only: no guarantee of this adapter depends on transactions.
+   */
   readonly transactions: boolean;
-  private readonly writeConcern: { w: 'majority' | number; wtimeoutMS: number };
   private closed = false;
   private readonly log: MongoLogger;
   private readonly Incident: Model<IncidentDoc>;
-  private readonly Event: Model<EventDoc>;
+  private readonly Batch: Model<BatchDoc>;
   private readonly Counter: Model<CounterDoc>;
   private readonly Postmortem: Model<PostmortemDoc>;
+  private readonly Effect: Model<EffectDoc>;
+  private readonly Inbox: Model<InboxDoc>;
+  /** Writes of this process to one incident queue up (fewer lost races between replicas). */
+  private readonly lanes = new Map<string, Promise<unknown>>();
 
   /** Prefer openMongoStore(); this wraps an existing connection (made with bufferCommands off). */
   constructor(
@@ -288,17 +383,17 @@ export class MongoStore implements IncidentStore {
       hosts: string;
       logger?: MongoLogger;
       transactions?: boolean;
-      writeConcern?: { w: 'majority' | number; wtimeoutMS: number };
     },
   ) {
     this.hosts = opts.hosts;
     this.transactions = opts.transactions ?? false;
-    this.writeConcern = opts.writeConcern ?? { w: 'majority', wtimeoutMS: 10_000 };
     this.log = opts.logger ?? noopLogger;
     this.Incident = incidentModel(connection);
-    this.Event = eventModel(connection);
+    this.Batch = batchModel(connection);
     this.Counter = counterModel(connection);
     this.Postmortem = postmortemModel(connection);
+    this.Effect = effectModel(connection);
+    this.Inbox = inboxModel(connection);
     const ctx = { store: 'mongodb', hosts: this.hosts };
     // An 'error' event without a listener would crash the process: always listen.
     connection.on('error', (err: unknown) =>
@@ -312,21 +407,112 @@ export class MongoStore implements IncidentStore {
     connection.on('reconnected', () => this.log.info(ctx, 'MongoDB reconnected'));
   }
 
-  /** Creates every collection's indexes (idempotent). */
+  /**
+   * Creates every collection's indexes (idempotent). An index of ours whose definition changed
+   * (e.g. the key indexes, partial before, sparse now) is dropped by name and created anew.
+   */
   async ensureIndexes(): Promise<void> {
     await this.run('ensureIndexes', 'all collections', async () => {
       for (const m of [
         this.Incident,
-        this.Event,
+        this.Batch,
         this.Counter,
         this.Postmortem,
+        this.Effect,
+        this.Inbox,
       ] as Model<unknown>[]) {
         await m.createCollection().catch((err: unknown) => {
           // 48 NamespaceExists: another replica (or an earlier start) created it.
           if ((err as { code?: number }).code !== 48) throw err;
         });
-        await m.createIndexes();
+        for (const [fields, declared] of m.schema.indexes()) {
+          // Our declarations use plain booleans (no mongoose [value, message] pairs).
+          const options = declared as mongoose.mongo.CreateIndexesOptions;
+          try {
+            await m.collection.createIndex(fields as Record<string, 1 | -1>, options);
+          } catch (err) {
+            const code = (err as { code?: number }).code;
+            // 85 IndexOptionsConflict, 86 IndexKeySpecsConflict: an older definition.
+            if ((code !== 85 && code !== 86) || typeof options.name !== 'string') throw err;
+            this.log.warn(
+              { store: 'mongodb', index: options.name },
+              'MongoDB index definition changed: recreating it',
+            );
+            await m.collection.dropIndex(options.name);
+            await m.collection.createIndex(fields as Record<string, 1 | -1>, options);
+          }
+        }
       }
+    });
+  }
+
+  /**
+   * Converts a database written by 0.1 (collection `events`, one document per event, seqs from a
+   * counter) to batches: each incident's legacy events become its batch v1, already applied.
+   * Idempotent and safe to run from several replicas at once (the unique {incidentId, v} index
+   * lets one conversion win); `events` is renamed to `events_v1` afterwards and kept.
+   */
+  async convertLegacyEvents(): Promise<number> {
+    return this.run('convertLegacyEvents', 'events -> batches', async () => {
+      const db = this.connection.db;
+      if (!db) return 0;
+      const legacy = await db.listCollections({ name: 'events' }).toArray();
+      if (legacy.length === 0) return 0;
+      const events = db.collection('events');
+      const ids = (await events.distinct('incidentId')) as Types.ObjectId[];
+      let converted = 0;
+      for (const incidentId of ids) {
+        if (await this.Batch.exists({ incidentId }).exec()) continue;
+        const incident = await this.Incident.findById(incidentId).lean<IncidentDoc>().exec();
+        if (!incident) continue;
+        const docs = await events.find({ incidentId }).sort({ seq: 1 }).toArray();
+        const batchEvents = docs.map((d) => ({
+          seq: d.seq as number,
+          type: d.type as BatchEventDoc['type'],
+          occurredAt: d.occurredAt as Date,
+          recordedAt: d.recordedAt as Date,
+          actor: d.actor as BatchEventDoc['actor'],
+          source: d.source as BatchEventDoc['source'],
+          ...(typeof d.key === 'string' ? { key: d.key } : {}),
+          payload: (d.payload ?? {}) as Record<string, unknown>,
+        }));
+        const keys = batchEvents.flatMap((e) => (e.key === undefined ? [] : [e.key]));
+        try {
+          await this.Batch.create([
+            {
+              incidentId,
+              v: 1,
+              first: 1,
+              last: batchEvents.at(-1)?.seq ?? 0,
+              events: batchEvents,
+              ...(keys.length > 0 ? { keys } : {}),
+              status: incident.status,
+              summary: {},
+              effects: [],
+              inboxDone: [],
+              applied: true,
+            },
+          ]);
+          converted += 1;
+        } catch (err) {
+          if (duplicateKeyIndex(err) !== BATCH_VERSION_INDEX) throw err;
+        }
+      }
+      await this.Incident.updateMany(
+        { appliedV: mongoose.trusted({ $exists: false }) },
+        { $set: { appliedV: 0 } },
+      ).exec();
+      await events.rename('events_v1').catch((err: unknown) => {
+        // 26 NamespaceNotFound / 48 NamespaceExists: another replica renamed it first.
+        const e = err as { code?: number; message?: string };
+        const gone =
+          e.code === 26 || /namespace does not exist|ns not found/i.test(e.message ?? '');
+        if (!gone && e.code !== 48) throw err;
+      });
+      if (converted > 0) {
+        this.log.info({ store: 'mongodb', converted }, 'converted 0.1 event documents to batches');
+      }
+      return converted;
     });
   }
 
@@ -338,7 +524,14 @@ export class MongoStore implements IncidentStore {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof MongoStoreInputError || err instanceof StoreUnavailableError) throw err;
+      if (
+        err instanceof MongoStoreInputError ||
+        err instanceof StoreUnavailableError ||
+        err instanceof ConflictError ||
+        err instanceof IncidentClosedError
+      ) {
+        throw err;
+      }
       throw new StoreUnavailableError(
         `MongoDB at ${this.hosts}: ${op} failed (${context}): ${errorText(err)}`,
         err,
@@ -346,32 +539,39 @@ export class MongoStore implements IncidentStore {
     }
   }
 
-  /** Atomically adds `n` to a counter; returns the new (last allocated) value. */
-  private async nextSeq(
-    counterId: string,
-    n: number,
-    session: ClientSession | null,
-  ): Promise<number> {
+  /** Runs `fn` after this process's earlier writes to the same incident. */
+  private inLane<T>(incidentId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.lanes.get(incidentId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.lanes.set(incidentId, tail);
+    void tail.then(() => {
+      if (this.lanes.get(incidentId) === tail) this.lanes.delete(incidentId);
+    });
+    return next;
+  }
+
+  /** Atomically adds 1 to a counter; returns the new value. */
+  private async nextNumber(counterId: string): Promise<number> {
     const inc = () =>
       this.Counter.findOneAndUpdate(
         { _id: counterId },
-        { $inc: { seq: n } },
-        { upsert: true, new: true, lean: true, session },
+        { $inc: { seq: 1 } },
+        { upsert: true, new: true, lean: true },
       ).exec();
     let doc: CounterDoc | null;
     try {
       doc = await inc();
     } catch (err) {
-      // Two first-ever upserts of one counter can race on _id; the loser simply retries
-      // (inside a transaction the whole transaction is retried instead).
-      if (session || duplicateKeyIndex(err) === undefined) throw err;
+      // Two first-ever upserts of one counter can race on _id; the loser simply retries.
+      if (duplicateKeyIndex(err) === undefined) throw err;
       doc = await inc();
     }
     if (!doc || typeof doc.seq !== 'number') throw new Error(`counter ${counterId} not returned`);
     return doc.seq;
   }
 
-  /** Moves the team's counter past the highest stored number (e.g. after an import). */
+  /** Moves the team's counter past the highest stored number (e.g. after a migration). */
   private async resyncIncidentCounter(team: string): Promise<void> {
     const top = await this.Incident.findOne({ team }, { number: 1 })
       .sort({ number: -1 })
@@ -384,107 +584,253 @@ export class MongoStore implements IncidentStore {
     ).exec();
   }
 
-  private async findByKey(key: string, session: ClientSession | null): Promise<IncidentDoc | null> {
-    return this.Incident.findOne({ key }).session(session).lean<IncidentDoc>().exec();
+  private async findByKey(key: string): Promise<IncidentDoc | null> {
+    return this.Incident.findOne({ key }).lean<IncidentDoc>().exec();
+  }
+
+  /** The incident's newest batch (its write version, last seq and status). */
+  private async head(incident: IncidentDoc): Promise<Head> {
+    const top = await this.Batch.findOne(
+      { incidentId: incident._id },
+      { v: 1, last: 1, status: 1, applied: 1 },
+    )
+      .sort({ v: -1 })
+      .lean<Pick<BatchDoc, 'v' | 'last' | 'status' | 'applied'>>()
+      .exec();
+    if (!top) return { v: 0, last: 0, status: incident.status, applied: true };
+    return { v: top.v, last: top.last, status: top.status, applied: top.applied };
   }
 
   /**
-   * Runs `fn` in a transaction when the deployment supports them (replica set, sharded
-   * cluster): seq and INC numbers are then gap-free even when replicas race on the same key,
-   * because the loser's counter increment is rolled back. A key lost to a concurrent commit
-   * (duplicate key) retries the whole transaction, which then sees the winner. On a standalone
-   * server `fn` runs without a session.
+   * Writes one batch for the incident: the conditional, all-or-nothing write behind commit,
+   * append, updateSummary and effect outcomes (see models/batch.ts). Re-reads and retries when
+   * another writer took the next version first, unless the record moved past `expectedSeq`
+   * (ConflictError). Returns undefined when there is nothing to write.
    */
-  private async transact<T>(fn: (session: ClientSession | null) => Promise<T>): Promise<T> {
-    if (!this.transactions) return fn(null);
-    for (let attempt = 1; ; attempt++) {
-      const session = await this.connection.startSession();
-      try {
-        let result: T | undefined;
-        await session.withTransaction(
-          async () => {
-            result = await fn(session);
-          },
-          { readConcern: { level: 'snapshot' }, writeConcern: this.writeConcern },
-        );
-        return result as T;
-      } catch (err) {
-        const index = duplicateKeyIndex(err);
-        if (attempt >= 10 || (index !== EVENT_KEY_INDEX && index !== INCIDENT_KEY_INDEX)) throw err;
-      } finally {
-        await session.endSession();
-      }
-    }
-  }
-
-  /**
-   * Inserts events with fresh seqs, skipping keys repeated in the call or already recorded.
-   * Without transactions (standalone server), a key recorded concurrently by another replica
-   * fails on the unique index and is reported as a duplicate; its allocated seq stays unused
-   * (seq is then increasing but may have gaps). With transactions, see transact().
-   */
-  private async insertEvents(
-    incidentId: Types.ObjectId,
-    events: NewEvent[],
-    docs: EventFields[],
-    session: ClientSession | null,
-  ) {
-    const isDuplicate: boolean[] = events.map(() => false);
+  private async writeBatch(
+    incident: IncidentDoc,
+    input: BatchInput,
+  ): Promise<{ result: AppendResult; effects: StoredEffect[] }> {
+    const isDuplicate: boolean[] = input.docs.map(() => false);
     const seen = new Set<string>();
-    docs.forEach((d, i) => {
+    input.docs.forEach((d, i) => {
       if (d.key === undefined) return;
       if (seen.has(d.key)) isDuplicate[i] = true;
       seen.add(d.key);
     });
     const keys = [...seen];
-    if (keys.length > 0) {
-      // Keys are validated strings; trusted() lets this one $in through sanitizeFilter.
-      const found = await this.Event.find({ key: mongoose.trusted({ $in: keys }) }, { key: 1 })
-        .session(session)
-        .lean<Pick<EventDoc, 'key'>[]>()
-        .exec();
-      const recorded = new Set(found.map((f) => f.key));
-      docs.forEach((d, i) => {
-        if (d.key !== undefined && recorded.has(d.key)) isDuplicate[i] = true;
-      });
-    }
-    const todo = docs.map((_, i) => i).filter((i) => !isDuplicate[i]);
-    const stored = new Map<number, StoredEvent>();
-    if (todo.length > 0) {
-      const last = await this.nextSeq(
-        eventCounterId(incidentId.toHexString()),
-        todo.length,
-        session,
-      );
-      const first = last - todo.length + 1;
-      const rows = todo.map((i, j) => ({ ...docs[i], incidentId, seq: first + j }));
-      let lost = new Set<number>();
-      try {
-        await this.Event.insertMany(rows, {
-          ordered: false,
-          throwOnValidationError: true,
-          session: session ?? undefined,
-        });
-      } catch (err) {
-        // In a transaction any error aborts it: transact() retries and the pre-check then
-        // sees the winner's keys.
-        if (session) throw err;
-        const positions = duplicateKeyPositions(err, EVENT_KEY_INDEX);
-        if (!positions) throw err;
-        lost = positions;
+    const now = new Date();
+    const effects = input.effects.map((e) => effectToBatchDoc(e, now));
+    for (let attempt = 1; ; attempt++) {
+      let head = await this.head(incident);
+      if (!head.applied) {
+        // A batch a writer has not applied yet (in flight, or it died): its projection first,
+        // as the projection applies in version order.
+        await this.applyPending(incident._id);
+        head = await this.head(incident);
       }
-      rows.forEach((row, j) => {
-        if (lost.has(j)) isDuplicate[todo[j]] = true;
-        else stored.set(todo[j], eventFromDoc(row));
+      if (input.requireOpen && head.status === 'closed') {
+        throw new IncidentClosedError(`incident ${incident.number} is closed`);
+      }
+      if (input.expectedSeq !== undefined && head.last !== input.expectedSeq) {
+        throw new ConflictError(
+          `the record is at ${head.last}, the decision was made at ${input.expectedSeq}`,
+        );
+      }
+      if (keys.length > 0) {
+        // Keys are validated strings; trusted() lets this one $in through sanitizeFilter.
+        const found = await this.Batch.find({ keys: mongoose.trusted({ $in: keys }) }, { keys: 1 })
+          .lean<Pick<BatchDoc, 'keys'>[]>()
+          .exec();
+        const recorded = new Set(found.flatMap((f) => f.keys ?? []));
+        input.docs.forEach((d, i) => {
+          if (d.key !== undefined && recorded.has(d.key)) isDuplicate[i] = true;
+        });
+      }
+      const todo = input.docs.map((_, i) => i).filter((i) => !isDuplicate[i]);
+      const changes = checkSummary(input.summary);
+      const result: AppendResult = { appended: [], duplicates: [] };
+      if (
+        todo.length === 0 &&
+        Object.keys(changes).length === 0 &&
+        effects.length === 0 &&
+        input.inboxDone.length === 0
+      ) {
+        input.events.forEach((e) => result.duplicates.push(e));
+        return { result, effects: [] };
+      }
+      const events = todo.map((i, j) => ({ ...input.docs[i], seq: head.last + 1 + j }));
+      const batchKeys = events.flatMap((e) => (e.key === undefined ? [] : [e.key]));
+      const batch = {
+        _id: new mongoose.Types.ObjectId(),
+        incidentId: incident._id,
+        v: head.v + 1,
+        first: head.last + 1,
+        last: head.last + events.length,
+        events,
+        ...(batchKeys.length > 0 ? { keys: batchKeys } : {}),
+        status: changes.status ?? head.status,
+        summary: changes,
+        effects,
+        inboxDone: input.inboxDone,
+        applied: false,
+      };
+      try {
+        await this.Batch.create([batch]);
+      } catch (err) {
+        const index = duplicateKeyIndex(err);
+        if (
+          (index === BATCH_VERSION_INDEX || index === EVENT_KEY_INDEX) &&
+          attempt < MAX_ATTEMPTS
+        ) {
+          // Lost a race: re-read the head (and the keys) and decide again.
+          if (attempt > 3) await sleep(Math.random() * Math.min(50, attempt * 2));
+          continue;
+        }
+        throw err;
+      }
+      const stored = new Map<number, StoredEvent>();
+      todo.forEach((i, j) => stored.set(i, eventFromDoc(events[j])));
+      input.events.forEach((e, i) => {
+        const s = stored.get(i);
+        if (s) result.appended.push(s);
+        else result.duplicates.push(e);
       });
+      // Every earlier batch is applied (head.applied), so applying this one keeps the order.
+      const added = await this.applyBatches([batch]);
+      return {
+        result,
+        effects: added.filter((e) => effects.some((b) => b._id.equals(e.id))).map((e) => e),
+      };
     }
-    const result: AppendResult = { appended: [], duplicates: [] };
-    events.forEach((e, i) => {
-      const s = stored.get(i);
-      if (s) result.appended.push(s);
-      else result.duplicates.push(e);
-    });
-    return result;
+  }
+
+  /**
+   * Applies the incident's unapplied batches in version order: the incident projection
+   * (conditional on `appliedV`, so each batch is applied once and in order), the outbox rows
+   * (fixed ids: inserting twice is a no-op) and the inbox completions. Idempotent; safe to run
+   * from several replicas at once. Returns the effects inserted as new rows by this call.
+   */
+  private async applyPending(incidentId: Types.ObjectId): Promise<StoredEffect[]> {
+    const pending = await this.Batch.find({ incidentId, applied: false })
+      .sort({ v: 1 })
+      .lean<BatchDoc[]>()
+      .exec();
+    return this.applyBatches(pending);
+  }
+
+  /** Applies these batches of one incident, in the given (version) order. */
+  private async applyBatches(
+    batches: Pick<BatchDoc, '_id' | 'incidentId' | 'v' | 'summary' | 'effects' | 'inboxDone'>[],
+  ): Promise<StoredEffect[]> {
+    const added: StoredEffect[] = [];
+    for (const b of batches) {
+      await this.Incident.updateOne(
+        { _id: b.incidentId, appliedV: mongoose.trusted({ $lt: b.v }) },
+        { $set: { ...b.summary, appliedV: b.v } },
+        { runValidators: true },
+      ).exec();
+      for (const e of b.effects) {
+        const stored = await this.insertEffect(e);
+        if (stored) added.push(stored);
+      }
+      if (b.inboxDone.length > 0) await this.markInboxDone(b.inboxDone);
+      await this.Batch.updateOne({ _id: b._id }, { $set: { applied: true } }).exec();
+    }
+    return added;
+  }
+
+  /**
+   * Inserts an outbox row unless its key is pending (then the pending one takes the newest
+   * payload, and is delivered once more when it is being delivered right now). Returns the new
+   * row, or undefined when coalesced or already inserted (a re-applied batch).
+   */
+  private async insertEffect(e: BatchEffectDoc): Promise<StoredEffect | undefined> {
+    if (await this.Effect.exists({ _id: e._id }).exec()) return undefined;
+    const now = new Date();
+    let notBefore = e.notBefore;
+    if (e.spacingMs > 0) {
+      const last = await this.Effect.findOne({ key: e.key, state: 'done' }, { doneAt: 1 })
+        .sort({ doneAt: -1 })
+        .lean<Pick<EffectDoc, 'doneAt'>>()
+        .exec();
+      if (last?.doneAt) {
+        notBefore = new Date(Math.max(notBefore.getTime(), last.doneAt.getTime() + e.spacingMs));
+      }
+    }
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const [doc] = await this.Effect.create([
+          {
+            _id: e._id,
+            key: e.key,
+            pendingKey: e.key,
+            kind: e.kind,
+            ...(e.incidentId ? { incidentId: e.incidentId } : {}),
+            payload: e.payload,
+            notBefore,
+            spacingMs: e.spacingMs,
+            state: 'pending',
+            attempts: 0,
+            redo: false,
+          },
+        ]);
+        return effectFromDoc(doc.toObject());
+      } catch (err) {
+        const index = duplicateKeyIndex(err);
+        if (index === '_id_') return undefined;
+        if (index !== EFFECT_PENDING_KEY_INDEX) throw err;
+      }
+      // Coalesce into the pending one: newest payload; redo when its lease is live.
+      const live = await this.Effect.updateOne(
+        { pendingKey: e.key, leaseUntil: mongoose.trusted({ $gte: now }) },
+        { $set: { payload: e.payload, redo: true } },
+      ).exec();
+      if (live.matchedCount > 0) return undefined;
+      const idle = await this.Effect.updateOne(
+        { pendingKey: e.key },
+        { $set: { payload: e.payload } },
+      ).exec();
+      if (idle.matchedCount > 0) return undefined;
+      // The pending one completed in between: insert again.
+    }
+    throw new Error(`effect ${e.key}: could not insert or coalesce`);
+  }
+
+  private async markInboxDone(ids: Types.ObjectId[]): Promise<void> {
+    await this.Inbox.updateMany(
+      { _id: mongoose.trusted({ $in: ids }), state: 'pending' },
+      { $set: { state: 'done', doneAt: new Date() }, $unset: { owner: 1, leaseUntil: 1 } },
+    ).exec();
+  }
+
+  /** Applies batches left unapplied for a while (their writer died): projection, outbox, inbox. */
+  private async sweep(): Promise<void> {
+    const stale = await this.Batch.find(
+      {
+        applied: false,
+        createdAt: mongoose.trusted({ $lt: new Date(Date.now() - SWEEP_AFTER_MS) }),
+      },
+      { incidentId: 1 },
+    )
+      .limit(100)
+      .lean<Pick<BatchDoc, 'incidentId'>[]>()
+      .exec();
+    const ids = new Map(stale.map((b) => [b.incidentId.toHexString(), b.incidentId]));
+    for (const [hex, oid] of ids) {
+      await this.inLane(hex, () => this.applyPending(oid));
+    }
+  }
+
+  private async incidentOrThrow(incidentId: string, what: string): Promise<IncidentDoc> {
+    const oid = objectIdOf(incidentId);
+    const doc = oid ? await this.Incident.findById(oid).lean<IncidentDoc>().exec() : null;
+    if (!doc) {
+      throw new MongoStoreInputError(
+        `cannot ${what} incident ${JSON.stringify(incidentId)}: no such incident`,
+      );
+    }
+    return doc;
   }
 
   async createIncident(input: CreateIncidentInput): Promise<CreateIncidentResult> {
@@ -502,29 +848,20 @@ export class MongoStore implements IncidentStore {
     const context = `team ${team}${key === undefined ? '' : `, key ${key}`}`;
     return this.run('createIncident', context, async () => {
       for (let attempt = 0; ; attempt++) {
+        if (key !== undefined) {
+          const existing = await this.findByKey(key);
+          if (existing) return { incident: incidentFromDoc(existing), created: false, events: [] };
+        }
+        const number = await this.nextNumber(incidentCounterId(team));
+        let saved: IncidentDoc;
         try {
-          return await this.transact(async (session): Promise<CreateIncidentResult> => {
-            if (key !== undefined) {
-              const existing = await this.findByKey(key, session);
-              if (existing) {
-                return { incident: incidentFromDoc(existing), created: false, events: [] };
-              }
-            }
-            const number = await this.nextSeq(incidentCounterId(team), 1, session);
-            const [doc] = await this.Incident.create([{ team, number, ...summary, key }], {
-              session,
-            });
-            const saved: IncidentDoc = doc.toObject();
-            const { appended } = await this.insertEvents(saved._id, input.events, docs, session);
-            return { incident: incidentFromDoc(saved), created: true, events: appended };
-          });
+          const [doc] = await this.Incident.create([
+            { team, number, ...summary, ...(key === undefined ? {} : { key }), appliedV: 0 },
+          ]);
+          saved = doc.toObject();
         } catch (err) {
           const index = duplicateKeyIndex(err);
-          if (key !== undefined && index === INCIDENT_KEY_INDEX) {
-            // Another replica created it first: return the winner.
-            const winner = await this.findByKey(key, null);
-            if (winner) return { incident: incidentFromDoc(winner), created: false, events: [] };
-          }
+          if (key !== undefined && index === INCIDENT_KEY_INDEX) continue; // the winner is found above
           if (index === INCIDENT_NUMBER_INDEX && attempt < 3) {
             // The counter is behind the stored numbers (e.g. data copied in): catch up, retry.
             await this.resyncIncidentCounter(team);
@@ -532,6 +869,23 @@ export class MongoStore implements IncidentStore {
           }
           throw err;
         }
+        // The opening batch (v 1). A crash before it leaves an incident with an empty record.
+        const { result } = await this.inLane(saved._id.toHexString(), () =>
+          this.writeBatch(saved, {
+            requireOpen: false,
+            events: input.events,
+            docs,
+            summary: summary,
+            effects: [],
+            inboxDone: [],
+          }),
+        );
+        const fresh = await this.Incident.findById(saved._id).lean<IncidentDoc>().exec();
+        return {
+          incident: incidentFromDoc(fresh ?? saved),
+          created: true,
+          events: result.appended,
+        };
       }
     });
   }
@@ -541,46 +895,274 @@ export class MongoStore implements IncidentStore {
     events: NewEvent[],
     summary?: Partial<IncidentSummary>,
   ): Promise<AppendResult> {
-    const oid = objectIdOf(incidentId);
     const docs = events.map(eventToDoc);
     const changes = checkSummary(summary ?? {});
     const context = `incident ${incidentId}, ${events.length} event(s)`;
-    return this.run('append', context, () =>
-      this.transact(async (session) => {
-        if (!oid || !(await this.Incident.exists({ _id: oid }).session(session).exec())) {
-          throw new MongoStoreInputError(
-            `cannot append to incident ${JSON.stringify(incidentId)}: no such incident`,
-          );
-        }
-        const result = await this.insertEvents(oid, events, docs, session);
-        if (result.appended.length > 0 || Object.keys(changes).length > 0) {
-          // timestamps: also sets updatedAt.
-          await this.Incident.updateOne(
-            { _id: oid },
-            { $set: changes },
-            { runValidators: true, session: session ?? undefined },
-          ).exec();
-        }
-        return result;
-      }),
-    );
+    return this.run('append', context, async () => {
+      const incident = await this.incidentOrThrow(incidentId, 'append to');
+      const { result } = await this.inLane(incidentId, () =>
+        this.writeBatch(incident, {
+          requireOpen: false,
+          events,
+          docs,
+          summary: changes,
+          effects: [],
+          inboxDone: [],
+        }),
+      );
+      return result;
+    });
   }
 
   async updateSummary(incidentId: string, summary: Partial<IncidentSummary>): Promise<void> {
-    const oid = objectIdOf(incidentId);
     const changes = checkSummary(summary);
     await this.run('updateSummary', `incident ${incidentId}`, async () => {
-      const res = oid
-        ? await this.Incident.updateOne(
-            { _id: oid },
-            { $set: changes },
-            { runValidators: true },
-          ).exec()
-        : undefined;
-      if (!res || res.matchedCount === 0) {
-        throw new MongoStoreInputError(
-          `cannot update incident ${JSON.stringify(incidentId)}: no such incident`,
+      const incident = await this.incidentOrThrow(incidentId, 'update');
+      await this.inLane(incidentId, () =>
+        this.writeBatch(incident, {
+          requireOpen: false,
+          events: [],
+          docs: [],
+          summary: changes,
+          effects: [],
+          inboxDone: [],
+        }),
+      );
+    });
+  }
+
+  async commit(input: CommitInput): Promise<CommitResult> {
+    const docs = (input?.events ?? []).map(eventToDoc);
+    const changes = checkSummary(input.summary ?? {});
+    if (input.expectedSeq !== undefined && !Number.isSafeInteger(input.expectedSeq)) {
+      throw new MongoStoreInputError('commit: expectedSeq must be an integer');
+    }
+    const inboxDone = oidList(input.inboxDone ?? [], 'commit inboxDone');
+    const effects = input.effects ?? [];
+    const context = `incident ${input.incidentId}, ${docs.length} event(s)`;
+    return this.run('commit', context, async () => {
+      const incident = await this.incidentOrThrow(input.incidentId, 'commit to');
+      const { result, effects: added } = await this.inLane(input.incidentId, () =>
+        this.writeBatch(incident, {
+          expectedSeq: input.expectedSeq,
+          requireOpen: input.requireOpen === true,
+          events: input.events ?? [],
+          docs,
+          summary: changes,
+          effects,
+          inboxDone,
+        }),
+      );
+      return { ...result, effects: added };
+    });
+  }
+
+  async enqueueInbox(item: NewInboxItem): Promise<{ item: InboxItem; inserted: boolean }> {
+    const key = assertPlainId(item?.key, 'inbox key');
+    const receivedAt = toDate(item.receivedAt, 'inbox receivedAt');
+    if (typeof item.body !== 'string' || typeof item.partition !== 'string') {
+      throw new MongoStoreInputError('inbox body and partition must be strings');
+    }
+    return this.run('enqueueInbox', `key ${key}`, async () => {
+      try {
+        const [doc] = await this.Inbox.create([
+          {
+            key,
+            kind: item.kind,
+            partition: item.partition,
+            body: item.body,
+            receivedAt,
+            state: 'pending',
+            attempts: 0,
+          },
+        ]);
+        return { item: inboxFromDoc(doc.toObject()), inserted: true };
+      } catch (err) {
+        if (duplicateKeyIndex(err) !== INBOX_KEY_INDEX) throw err;
+        const existing = await this.Inbox.findOne({ key }).lean<InboxDoc>().exec();
+        if (!existing) throw err;
+        return { item: inboxFromDoc(existing), inserted: false };
+      }
+    });
+  }
+
+  async claimInbox(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+    ids?: string[];
+  }): Promise<InboxItem[]> {
+    const owner = assertPlainId(opts?.owner, 'claimInbox owner');
+    const now = toDate(opts.now, 'claimInbox now');
+    const until = toDate(opts.leaseUntil, 'claimInbox leaseUntil');
+    const ids = opts.ids === undefined ? undefined : oidList(opts.ids, 'claimInbox');
+    return this.run('claimInbox', `owner ${owner}`, async () => {
+      const out: InboxItem[] = [];
+      while (out.length < opts.limit) {
+        const filter: Record<string, unknown> = {
+          state: 'pending',
+          $or: [{ leaseUntil: null }, { leaseUntil: mongoose.trusted({ $lt: now }) }],
+        };
+        if (ids) filter._id = mongoose.trusted({ $in: ids });
+        const doc = await this.Inbox.findOneAndUpdate(
+          filter,
+          { $set: { owner, leaseUntil: until }, $inc: { attempts: 1 } },
+          { sort: { _id: 1 }, new: true },
+        )
+          .lean<InboxDoc>()
+          .exec();
+        if (!doc) break;
+        out.push(inboxFromDoc(doc));
+      }
+      return out;
+    });
+  }
+
+  async completeInbox(ids: string[]): Promise<void> {
+    const oids = oidList(ids, 'completeInbox');
+    await this.run('completeInbox', `${oids.length} item(s)`, () => this.markInboxDone(oids));
+  }
+
+  async addEffects(effects: NewEffect[]): Promise<StoredEffect[]> {
+    const now = new Date();
+    const docs = effects.map((e) => effectToBatchDoc(e, now));
+    return this.run('addEffects', `${docs.length} effect(s)`, async () => {
+      const out: StoredEffect[] = [];
+      for (const d of docs) {
+        const stored = await this.insertEffect(d);
+        if (stored) out.push(stored);
+      }
+      return out;
+    });
+  }
+
+  async claimEffects(opts: {
+    owner: string;
+    now: DateTime;
+    leaseUntil: DateTime;
+    limit: number;
+  }): Promise<StoredEffect[]> {
+    const owner = assertPlainId(opts?.owner, 'claimEffects owner');
+    const now = toDate(opts.now, 'claimEffects now');
+    const until = toDate(opts.leaseUntil, 'claimEffects leaseUntil');
+    return this.run('claimEffects', `owner ${owner}`, async () => {
+      await this.sweep();
+      const out: StoredEffect[] = [];
+      while (out.length < opts.limit) {
+        const doc = await this.Effect.findOneAndUpdate(
+          {
+            state: 'pending',
+            notBefore: mongoose.trusted({ $lte: now }),
+            $or: [{ leaseUntil: null }, { leaseUntil: mongoose.trusted({ $lt: now }) }],
+          },
+          { $set: { owner, leaseUntil: until }, $inc: { attempts: 1 } },
+          { sort: { notBefore: 1, _id: 1 }, new: true },
+        )
+          .lean<EffectDoc>()
+          .exec();
+        if (!doc) break;
+        out.push(effectFromDoc(doc));
+      }
+      return out;
+    });
+  }
+
+  async nextEffectDue(): Promise<DateTime | undefined> {
+    return this.run('nextEffectDue', 'outbox', async () => {
+      const docs = await this.Effect.find({ state: 'pending' }, { notBefore: 1, leaseUntil: 1 })
+        .lean<Pick<EffectDoc, 'notBefore' | 'leaseUntil'>[]>()
+        .exec();
+      let t: number | undefined;
+      for (const d of docs) {
+        const due = Math.max(d.notBefore.getTime(), d.leaseUntil?.getTime() ?? 0);
+        t = t === undefined ? due : Math.min(t, due);
+      }
+      return t === undefined ? undefined : DateTime.fromMillis(t, { zone: 'utc' });
+    });
+  }
+
+  async completeEffect(
+    id: string,
+    owner: string,
+    outcome?: { incidentId?: string; events?: NewEvent[]; effects?: NewEffect[] },
+  ): Promise<void> {
+    const [oid] = oidList([id], 'completeEffect');
+    assertPlainId(owner, 'completeEffect owner');
+    const events = outcome?.events ?? [];
+    const docs = events.map(eventToDoc);
+    await this.run('completeEffect', `effect ${id}`, async () => {
+      const row = await this.Effect.findOne({ _id: oid, state: 'pending', owner })
+        .lean<EffectDoc>()
+        .exec();
+      if (!row) return; // the lease was lost: another replica owns it now
+      // The outcome first (one batch: events and follow-up effects together), then the effect
+      // done: a crash in between redelivers the effect (at least once), never loses the outcome.
+      const incidentId = outcome?.incidentId ?? row.incidentId?.toHexString();
+      if (events.length > 0) {
+        if (incidentId === undefined) {
+          throw new MongoStoreInputError('effect outcome events need an incident');
+        }
+        const incident = await this.incidentOrThrow(incidentId, 'record an outcome for');
+        await this.inLane(incidentId, () =>
+          this.writeBatch(incident, {
+            requireOpen: false,
+            events,
+            docs,
+            summary: {},
+            effects: outcome?.effects ?? [],
+            inboxDone: [],
+          }),
         );
+      } else if ((outcome?.effects ?? []).length > 0) {
+        const now = new Date();
+        for (const e of outcome?.effects ?? []) await this.insertEffect(effectToBatchDoc(e, now));
+      }
+      const now = new Date();
+      if (row.redo) {
+        await this.Effect.updateOne(
+          { _id: oid, state: 'pending', owner },
+          {
+            $set: { redo: false, attempts: 0, notBefore: new Date(now.getTime() + row.spacingMs) },
+            $unset: { owner: 1, leaseUntil: 1, lastError: 1 },
+          },
+        ).exec();
+      } else {
+        await this.Effect.updateOne(
+          { _id: oid, state: 'pending', owner },
+          {
+            $set: { state: 'done', doneAt: now },
+            $unset: { pendingKey: 1, owner: 1, leaseUntil: 1 },
+          },
+        ).exec();
+      }
+    });
+  }
+
+  async failEffect(
+    id: string,
+    owner: string,
+    failure: { error: string; retryAt?: DateTime; dead?: boolean },
+  ): Promise<void> {
+    const [oid] = oidList([id], 'failEffect');
+    assertPlainId(owner, 'failEffect owner');
+    const retryAt =
+      failure?.retryAt === undefined ? new Date() : toDate(failure.retryAt, 'failEffect retryAt');
+    const error = String(failure?.error ?? '');
+    await this.run('failEffect', `effect ${id}`, async () => {
+      if (failure.dead) {
+        await this.Effect.updateOne(
+          { _id: oid, state: 'pending', owner },
+          {
+            $set: { state: 'dead', doneAt: new Date(), lastError: error, redo: false },
+            $unset: { pendingKey: 1, owner: 1, leaseUntil: 1 },
+          },
+        ).exec();
+      } else {
+        await this.Effect.updateOne(
+          { _id: oid, state: 'pending', owner },
+          { $set: { notBefore: retryAt, lastError: error }, $unset: { owner: 1, leaseUntil: 1 } },
+        ).exec();
       }
     });
   }
@@ -650,19 +1232,18 @@ export class MongoStore implements IncidentStore {
   async loadEvents(incidentId: string): Promise<StoredEvent[]> {
     const oid = objectIdOf(incidentId);
     if (!oid) return [];
-    const docs = await this.run('loadEvents', `incident ${incidentId}`, () =>
-      this.Event.find({ incidentId: oid })
-        .sort({ occurredAt: 1, seq: 1 })
-        .lean<EventDoc[]>()
-        .exec(),
+    const batches = await this.run('loadEvents', `incident ${incidentId}`, () =>
+      this.Batch.find({ incidentId: oid }, { events: 1 }).lean<Pick<BatchDoc, 'events'>[]>().exec(),
     );
-    return docs.map(eventFromDoc);
+    const events = batches.flatMap((b) => b.events);
+    events.sort((x, y) => x.occurredAt.getTime() - y.occurredAt.getTime() || x.seq - y.seq);
+    return events.map(eventFromDoc);
   }
 
   async hasEventKey(key: string): Promise<boolean> {
     assertPlainId(key, 'key');
     const found = await this.run('hasEventKey', `key ${key}`, () =>
-      this.Event.exists({ key }).exec(),
+      this.Batch.exists({ keys: key }).exec(),
     );
     return found !== null;
   }
@@ -714,33 +1295,6 @@ export class MongoStore implements IncidentStore {
   }
 
   /** Round trip to the server; throws StoreUnavailableError when it is not reachable. */
-  // ---- request path: placeholders until this adapter implements them -------------------------
-  // TODO(issue 8/12): replaced by the real inbox / commit / outbox implementation.
-  enqueueInbox(): never {
-    throw new Error('enqueueInbox: not implemented by this adapter yet');
-  }
-  claimInbox(): never {
-    throw new Error('claimInbox: not implemented by this adapter yet');
-  }
-  completeInbox(): never {
-    throw new Error('completeInbox: not implemented by this adapter yet');
-  }
-  commit(): never {
-    throw new Error('commit: not implemented by this adapter yet');
-  }
-  addEffects(): never {
-    throw new Error('addEffects: not implemented by this adapter yet');
-  }
-  claimEffects(): never {
-    throw new Error('claimEffects: not implemented by this adapter yet');
-  }
-  completeEffect(): never {
-    throw new Error('completeEffect: not implemented by this adapter yet');
-  }
-  failEffect(): never {
-    throw new Error('failEffect: not implemented by this adapter yet');
-  }
-
   async ping(): Promise<void> {
     await this.run('ping', 'health check', async () => {
       const db = this.connection.db;
@@ -814,22 +1368,25 @@ export async function openMongoStore(
   let transactions = false;
   try {
     // Transactions need a replica set member or mongos; a standalone server has neither.
-    const hello = await conn.db?.admin().command({ hello: 1 });
+    const hello = conn.db ? await helloOrIsMaster(conn.db) : undefined;
     transactions = typeof hello?.setName === 'string' || hello?.msg === 'isdbgrid';
   } catch (err) {
     await conn.close(true).catch(() => undefined);
-    throw new StoreUnavailableError(`MongoDB at ${hosts}: hello failed: ${errorText(err)}`, err);
+    throw new StoreUnavailableError(
+      `MongoDB at ${hosts}: hello/isMaster failed: ${errorText(err)}`,
+      err,
+    );
   }
   const store = new MongoStore(conn, {
     hosts,
     logger: opts.logger,
     transactions,
-    writeConcern: { w: config.writeConcern, wtimeoutMS: config.writeTimeoutMS },
   });
   conn.off('error', onEarlyError);
   if (opts.ensureIndexes !== false) {
     try {
       await store.ensureIndexes();
+      await store.convertLegacyEvents();
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
@@ -840,6 +1397,30 @@ export async function openMongoStore(
     'MongoDB store ready',
   );
   return store;
+}
+
+/** Codes a server answers with for a command it does not know (CommandNotFound, older forms). */
+const COMMAND_NOT_FOUND = new Set([59, 13390]);
+
+/**
+ * The server's `hello` answer, or its `isMaster` answer when the server does not know `hello`
+ * (servers before 4.4.2 / 5.0, and some wire-compatible servers). Only "command not found" falls
+ * back; any other failure (auth, network) is reported as it is.
+ */
+export async function helloOrIsMaster(db: {
+  admin(): { command(cmd: Record<string, unknown>): Promise<Record<string, unknown>> };
+}): Promise<Record<string, unknown>> {
+  try {
+    return await db.admin().command({ hello: 1 });
+  } catch (err) {
+    const e = err as { code?: number; codeName?: string; message?: string };
+    const notFound =
+      (e.code !== undefined && COMMAND_NOT_FOUND.has(e.code)) ||
+      e.codeName === 'CommandNotFound' ||
+      /no such (?:cmd|command)/i.test(e.message ?? '');
+    if (!notFound) throw err;
+    return db.admin().command({ isMaster: 1 });
+  }
 }
 
 /** Removes the URI and its password from a driver message, should either appear in it. */

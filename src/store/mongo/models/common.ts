@@ -2,7 +2,7 @@
 
 /**
  * Version of the document layout written by this code. Readers accept documents of the same
- * major layout; changes within a version are additive only (see docs/mongodb.md).
+ * major layout; changes within a version are additive only (see README "Compatibility between versions").
  */
 export const SCHEMA_VERSION = 1;
 

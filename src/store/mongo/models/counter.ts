@@ -1,6 +1,7 @@
 /**
- * `counters`: atomic sequences, one document per sequence: `incident:<team>` (INC numbers) and
- * `events:<incidentId>` (event seq). Incremented with findOneAndUpdate + $inc + upsert.
+ * `counters`: atomic sequences, one document per sequence: `incident:<team>` (INC numbers).
+ * Incremented with findOneAndUpdate + $inc + upsert. (Event seqs need no counter: they follow
+ * from the batch version, see batch.ts.)
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { SCHEMA_VERSION } from './common';
@@ -28,10 +29,6 @@ export const counterSchema = new Schema<CounterDoc>(
 
 export function incidentCounterId(team: string): string {
   return `incident:${team}`;
-}
-
-export function eventCounterId(incidentId: string): string {
-  return `events:${incidentId}`;
 }
 
 export function counterModel(conn: Connection): Model<CounterDoc> {

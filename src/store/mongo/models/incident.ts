@@ -14,6 +14,8 @@ export interface IncidentDoc {
   channel?: string;
   /** Idempotency key of the incident itself (e.g. an import). */
   key?: string;
+  /** The last batch (write version) reflected in this document; see models/batch.ts. */
+  appliedV: number;
   schemaVersion: number;
   createdAt: Date;
   updatedAt: Date;
@@ -33,6 +35,7 @@ export const incidentSchema = new Schema<IncidentDoc>(
     zone: { type: String, required: presentString('zone') },
     channel: { type: String },
     key: { type: String },
+    appliedV: { type: Number, required: true, min: 0, default: 0 },
     schemaVersion: { type: Number, required: true, default: SCHEMA_VERSION },
   },
   { collection: INCIDENT_COLLECTION, timestamps: true, strict: 'throw', versionKey: false },
@@ -50,7 +53,9 @@ incidentSchema.index(
   {
     unique: true,
     name: INCIDENT_KEY_INDEX,
-    partialFilterExpression: { key: { $exists: true } },
+    // Sparse: incidents without a key are not indexed (partial indexes are not available on
+    // every wire-compatible server; for a field that is absent or a string, both mean the same).
+    sparse: true,
   },
 );
 
