@@ -115,6 +115,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     const { runImportCommand } = await import('../import/cli');
     return runImportCommand(argv.slice(1), io);
   }
+  if (argv[0] === 'migrate') {
+    const { runMigrateCommand } = await import('./migrate');
+    return runMigrateCommand(argv.slice(1), io);
+  }
   let exitCode = 0;
   const program = new Command('incident-bot')
     .description('incident-bot: incidents recorded by the Slack bot, from the command line')
@@ -131,6 +135,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .command('import')
     .description(
       'import a Slack export: incident-bot import <export dir or .zip> --channel <name> [--title …] [--zone …]',
+    );
+
+  program
+    .command('migrate')
+    .description(
+      'copy every incident to another store: incident-bot migrate --from <sqlite file | mongodb URI> --to <…> [--renumber next|offset]',
     );
 
   program

@@ -504,10 +504,19 @@ export class SqliteStore implements IncidentStore {
       throw new Error('createIncident: summary needs title, severity, status and zone');
     }
     const summary = summaryParams(s);
+    if (input.number !== undefined && (!Number.isSafeInteger(input.number) || input.number < 1)) {
+      throw new Error('createIncident: number must be a whole number >= 1');
+    }
     const prepared = input.events.map(prepareEvent);
     const res = await this.call<{ row: IncidentRowW; created: boolean; seqs: (number | null)[] }>(
       'createIncident',
-      { team: input.team, key: input.key ?? null, summary },
+      {
+        team: input.team,
+        key: input.key ?? null,
+        summary,
+        number: input.number ?? null,
+        createdAt: input.createdAt === undefined ? null : toMillis(input.createdAt, 'createdAt'),
+      },
       prepared.map(eventRow),
       Date.now(),
     );
@@ -550,6 +559,11 @@ export class SqliteStore implements IncidentStore {
 
   async findByNumber(team: string, number: number): Promise<IncidentRecord | undefined> {
     const row = await this.call<IncidentRow | undefined>('findByNumber', team, number);
+    return row && rowToIncident(row);
+  }
+
+  async findByKey(key: string): Promise<IncidentRecord | undefined> {
+    const row = await this.call<IncidentRow | undefined>('findByKey', key);
     return row && rowToIncident(row);
   }
 

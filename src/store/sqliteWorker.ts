@@ -335,7 +335,13 @@ export function sqliteWorkerMain(): void {
 
   const ops: Record<string, (...args: never[]) => unknown> = {
     createIncident(
-      input: { team: string; key: string | null; summary: SummaryW },
+      input: {
+        team: string;
+        key: string | null;
+        summary: SummaryW;
+        number?: number | null;
+        createdAt?: number | null;
+      },
       events: EventInW[],
       now: number,
     ) {
@@ -347,15 +353,16 @@ export function sqliteWorkerMain(): void {
       const row: IncidentRowW = {
         id: crypto.randomUUID(),
         team: input.team,
-        number: (q.nextNumber.get(input.team) as { n: number }).n,
+        // A given number (incident-bot migrate) that the team has fails on UNIQUE(team, number).
+        number: input.number ?? (q.nextNumber.get(input.team) as { n: number }).n,
         key: input.key,
         title: s.title as string,
         severity: s.severity as string,
         status: s.status as string,
         zone: s.zone as string,
         channel: s.channel,
-        created_at: now,
-        updated_at: now,
+        created_at: input.createdAt ?? now,
+        updated_at: input.createdAt ?? now,
       };
       q.insertIncident.run(row);
       return { row, created: true, seqs: insertEvents(row.id, events, 0) };
@@ -376,6 +383,7 @@ export function sqliteWorkerMain(): void {
     getIncident: (id: string) => q.incidentById.get(id),
     findByNumber: (team: string, n: number) => q.incidentByNumber.get(team, n),
     findByChannel: (channel: string) => q.incidentByChannel.get(channel),
+    findByKey: (key: string) => q.incidentByKey.get(key),
     listIncidents: (p: { team: string | null; statuses: string | null }) => q.listIncidents.all(p),
     listTeams: () => (q.listTeams.all() as { team: string }[]).map((r) => r.team),
     loadEvents: (id: string) => q.loadEvents.all(id),

@@ -36,6 +36,13 @@ export interface CreateIncidentInput {
    * an incident with this key exists, it is returned unchanged and `created` is false.
    */
   key?: string;
+  /**
+   * Use this number instead of the team's next one (`incident-bot migrate`). When the team
+   * already has an incident with it, the call fails and nothing is written.
+   */
+  number?: number;
+  /** The incident's creation time (`incident-bot migrate`); default now. */
+  createdAt?: DateTime;
 }
 
 export interface CreateIncidentResult {
@@ -179,6 +186,8 @@ export interface IncidentStore {
   getIncident(incidentId: string): Promise<IncidentRecord | undefined>;
   findByNumber(team: string, number: number): Promise<IncidentRecord | undefined>;
   findByChannel(channel: string): Promise<IncidentRecord | undefined>;
+  /** The incident created with this idempotency key (CreateIncidentInput.key), if any. */
+  findByKey(key: string): Promise<IncidentRecord | undefined>;
   /** Newest first. */
   listIncidents(filter?: ListFilter): Promise<IncidentRecord[]>;
   /** Distinct team ids that have incidents (for the CLI). */

@@ -584,7 +584,7 @@ export class MongoStore implements IncidentStore {
     ).exec();
   }
 
-  private async findByKey(key: string): Promise<IncidentDoc | null> {
+  private async findIncidentByKey(key: string): Promise<IncidentDoc | null> {
     return this.Incident.findOne({ key }).lean<IncidentDoc>().exec();
   }
 
@@ -845,23 +845,39 @@ export class MongoStore implements IncidentStore {
     const key =
       input.key === undefined ? undefined : assertPlainId(input.key, 'createIncident: key');
     const docs = input.events.map(eventToDoc);
+    const given = input.number;
+    if (given !== undefined && (!Number.isSafeInteger(given) || given < 1)) {
+      throw new MongoStoreInputError('createIncident: number must be a whole number >= 1');
+    }
+    const createdAt =
+      input.createdAt === undefined ? undefined : toDate(input.createdAt, 'createIncident createdAt');
     const context = `team ${team}${key === undefined ? '' : `, key ${key}`}`;
     return this.run('createIncident', context, async () => {
       for (let attempt = 0; ; attempt++) {
         if (key !== undefined) {
-          const existing = await this.findByKey(key);
+          const existing = await this.findIncidentByKey(key);
           if (existing) return { incident: incidentFromDoc(existing), created: false, events: [] };
         }
-        const number = await this.nextNumber(incidentCounterId(team));
+        const number = given ?? (await this.nextNumber(incidentCounterId(team)));
         let saved: IncidentDoc;
         try {
           const [doc] = await this.Incident.create([
-            { team, number, ...summary, ...(key === undefined ? {} : { key }), appliedV: 0 },
+            {
+              team,
+              number,
+              ...summary,
+              ...(key === undefined ? {} : { key }),
+              ...(createdAt === undefined ? {} : { createdAt, updatedAt: createdAt }),
+              appliedV: 0,
+            },
           ]);
           saved = doc.toObject();
         } catch (err) {
           const index = duplicateKeyIndex(err);
           if (key !== undefined && index === INCIDENT_KEY_INDEX) continue; // the winner is found above
+          if (index === INCIDENT_NUMBER_INDEX && given !== undefined) {
+            throw new MongoStoreInputError(`team ${team} already has INC-${given}`);
+          }
           if (index === INCIDENT_NUMBER_INDEX && attempt < 3) {
             // The counter is behind the stored numbers (e.g. data copied in): catch up, retry.
             await this.resyncIncidentCounter(team);
@@ -869,6 +885,7 @@ export class MongoStore implements IncidentStore {
           }
           throw err;
         }
+        if (given !== undefined) await this.resyncIncidentCounter(team);
         // The opening batch (v 1). A crash before it leaves an incident with an empty record.
         const { result } = await this.inLane(saved._id.toHexString(), () =>
           this.writeBatch(saved, {
@@ -1196,6 +1213,47 @@ export class MongoStore implements IncidentStore {
         .exec(),
     );
     return doc ? incidentFromDoc(doc) : undefined;
+  }
+
+  async findByKey(key: string): Promise<IncidentRecord | undefined> {
+    assertPlainId(key, 'key');
+    const doc = await this.run('findByKey', `key ${key}`, () => this.findIncidentByKey(key));
+    return doc ? incidentFromDoc(doc) : undefined;
+  }
+
+  /**
+   * The pending inbox items and pending effects (for `incident-bot migrate`), without claiming
+   * them.
+   */
+  async pendingQueues(): Promise<{ inbox: NewInboxItem[]; effects: NewEffect[] }> {
+    return this.run('pendingQueues', 'inbox and outbox', async () => {
+      const inbox = await this.Inbox.find({ state: 'pending' })
+        .sort({ _id: 1 })
+        .lean<InboxDoc[]>()
+        .exec();
+      const effects = await this.Effect.find({ state: 'pending' })
+        .sort({ _id: 1 })
+        .lean<EffectDoc[]>()
+        .exec();
+      return {
+        inbox: inbox.map((d) => {
+          const { key, kind, partition, body, receivedAt } = inboxFromDoc(d);
+          return { key, kind, partition, body, receivedAt };
+        }),
+        effects: effects.map((d) => {
+          const e = effectFromDoc(d);
+          const out: NewEffect & { spacingMs?: number } = {
+            key: e.key,
+            kind: e.kind,
+            payload: e.payload,
+            ...(e.notBefore ? { notBefore: e.notBefore } : {}),
+          };
+          if (e.incidentId !== undefined) out.incidentId = e.incidentId;
+          if (d.spacingMs > 0) out.spacingMs = d.spacingMs;
+          return out;
+        }),
+      };
+    });
   }
 
   async listIncidents(filter: ListFilter = {}): Promise<IncidentRecord[]> {
