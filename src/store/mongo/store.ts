@@ -850,7 +850,9 @@ export class MongoStore implements IncidentStore {
       throw new MongoStoreInputError('createIncident: number must be a whole number >= 1');
     }
     const createdAt =
-      input.createdAt === undefined ? undefined : toDate(input.createdAt, 'createIncident createdAt');
+      input.createdAt === undefined
+        ? undefined
+        : toDate(input.createdAt, 'createIncident createdAt');
     const context = `team ${team}${key === undefined ? '' : `, key ${key}`}`;
     return this.run('createIncident', context, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -980,6 +982,12 @@ export class MongoStore implements IncidentStore {
     if (typeof item.body !== 'string' || typeof item.partition !== 'string') {
       throw new MongoStoreInputError('inbox body and partition must be strings');
     }
+    const lease = item.lease
+      ? {
+          owner: assertPlainId(item.lease.owner, 'inbox lease owner'),
+          leaseUntil: toDate(item.lease.until, 'inbox lease until'),
+        }
+      : undefined;
     return this.run('enqueueInbox', `key ${key}`, async () => {
       try {
         const [doc] = await this.Inbox.create([
@@ -990,7 +998,9 @@ export class MongoStore implements IncidentStore {
             body: item.body,
             receivedAt,
             state: 'pending',
-            attempts: 0,
+            // Leased at once by the replica that received it (it processes the item next).
+            attempts: lease ? 1 : 0,
+            ...(lease ?? {}),
           },
         ]);
         return { item: inboxFromDoc(doc.toObject()), inserted: true };
