@@ -105,17 +105,27 @@ export async function startTestBot(
     socketEmulator?: SocketEmulatorOptions;
     /** Socket Mode reconnect backoff (default: fast, for tests). */
     socketBackoff?: { initialMs: number; maxMs: number };
+    /** Use this store instead of a fresh SQLite file (e.g. MongoDB replicas); closed on close. */
+    store?: IncidentStore;
+    /** Share this Slack emulator (several replicas, one Slack); not closed on close. */
+    emulator?: SlackEmulator;
   } = {},
 ): Promise<TestBot> {
   const transportKind = opts.transport ?? 'http';
   const users = new Map<string, EmulatedUser>();
   for (const u of [...DEFAULT_TEST_USERS, ...(opts.users ?? [])]) users.set(u.id, u);
   const members = [...users.values()].filter((u) => !u.is_bot).map((u) => u.id);
-  const emulator = await startSlackEmulator({
-    users: [...users.values()],
-    channels: DEFAULT_TEST_CHANNELS.map((c) => ({ ...c, members })),
-    usergroups: opts.usergroups,
-  });
+  const sharedEmulator = opts.emulator !== undefined;
+  const emulator =
+    opts.emulator ??
+    (await startSlackEmulator({
+      users: [...users.values()],
+      channels: DEFAULT_TEST_CHANNELS.map((c) => ({ ...c, members })),
+      usergroups: opts.usergroups,
+    }));
+  const closeEmulator = async () => {
+    if (!sharedEmulator) await emulator.close();
+  };
   const socket =
     transportKind === 'socket'
       ? await startSocketEmulator(emulator, opts.socketEmulator ?? {})
@@ -136,12 +146,12 @@ export async function startTestBot(
   const parsed = parseConfig(env);
   if (!parsed.ok) {
     await socket?.close();
-    await emulator.close();
+    await closeEmulator();
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`test bot config is invalid:\n${parsed.errors.join('\n')}`);
   }
   const config = parsed.config;
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  const store = opts.store ?? openSqliteStore({ dataDir: config.dataDir });
   const render =
     opts.render ??
     createRenderer(
@@ -173,7 +183,7 @@ export async function startTestBot(
     await handle.stop();
     await store.close();
     await socket?.close();
-    await emulator.close();
+    await closeEmulator();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -253,7 +263,7 @@ export async function startTestBot(
       await handle.stop();
       await store.close();
       await socket?.close();
-      await emulator.close();
+      await closeEmulator();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
