@@ -17,6 +17,13 @@ import {
   PublishConfigError,
   type PublishTarget,
 } from './integrations/publish/config';
+import {
+  DEFAULT_URLS,
+  loadResponders,
+  RespondersConfigError,
+  describePaging,
+  type PagingConfig,
+} from './integrations/paging/config';
 
 /** Slack's own Web API base URL (what WebClient uses when SLACK_API_URL is not set). */
 export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
@@ -69,6 +76,8 @@ export interface AppConfig {
   publishTargets?: PublishTarget[];
   /** INCIDENT_HOME_DEBOUNCE_MS: App Home publishes per user are coalesced over this window. */
   homeDebounceMs: number;
+  /** Paging: INCIDENT_RESPONDERS_FILE's targets (no targets when unset) and provider URLs. */
+  paging: PagingConfig;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -218,6 +227,32 @@ const emoji = optionalText.transform((v, ctx) => {
   }
 });
 
+/** A provider's base URL (tests point these at local fakes); no trailing slash. */
+const baseUrl = (fallback: string) =>
+  optionalText.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return fail(ctx, `must be an http(s) URL such as ${fallback} (got ${show(v)})`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+      return fail(
+        ctx,
+        `must be an http(s) URL without query or fragment, such as ${fallback} (got ${show(v)})`,
+      );
+    }
+    return url.toString().replace(/\/+$/, '');
+  });
+
+const flag = optionalText.transform((v, ctx) => {
+  if (v === undefined) return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  return fail(ctx, `must be 1 or 0 (got ${show(v)})`);
+});
+
 /** Every setting read, and how it is validated. */
 export const configSchema = z.object({
   SLACK_BOT_TOKEN: botToken,
@@ -238,6 +273,13 @@ export const configSchema = z.object({
   INCIDENT_EMOJI: emoji,
   INCIDENT_ADMIN_GROUP: adminGroup,
   INCIDENT_HOME_DEBOUNCE_MS: intSetting(0, 60_000, 2000),
+  INCIDENT_RESPONDERS_FILE: optionalText,
+  PAGERDUTY_EVENTS_URL: baseUrl(DEFAULT_URLS.pagerdutyEventsUrl),
+  PAGERDUTY_API_URL: baseUrl(DEFAULT_URLS.pagerdutyApiUrl),
+  JSM_API_URL: baseUrl(DEFAULT_URLS.jsmApiUrl),
+  OPSGENIE_API_URL: baseUrl(DEFAULT_URLS.opsgenieApiUrl),
+  PAGING_DRY_RUN: flag,
+  PAGERDUTY_WEBHOOK_SECRET: optionalText,
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -295,6 +337,18 @@ export function parseConfig(env: Env): ParseConfigResult {
     errors.push(...err.problems);
   }
 
+  // The responders file: every problem in it is listed with the other settings' problems.
+  let targets: PagingConfig['targets'] = [];
+  const respondersFile = (env.INCIDENT_RESPONDERS_FILE ?? '').trim();
+  if (respondersFile) {
+    try {
+      targets = loadResponders(path.resolve(respondersFile), env);
+    } catch (err) {
+      if (!(err instanceof RespondersConfigError)) throw err;
+      for (const p of err.problems) errors.push(`INCIDENT_RESPONDERS_FILE ${p}`);
+    }
+  }
+
   if (errors.length > 0 || !result.success) return { ok: false, errors };
   const e = result.data;
   return {
@@ -322,6 +376,18 @@ export function parseConfig(env: Env): ParseConfigResult {
       ...(web ? { web } : {}),
       ...(publishTargets.length ? { publishTargets } : {}),
       homeDebounceMs: e.INCIDENT_HOME_DEBOUNCE_MS,
+      paging: {
+        ...(respondersFile ? { file: path.resolve(respondersFile) } : {}),
+        targets,
+        pagerdutyEventsUrl: e.PAGERDUTY_EVENTS_URL,
+        pagerdutyApiUrl: e.PAGERDUTY_API_URL,
+        jsmApiUrl: e.JSM_API_URL,
+        opsgenieApiUrl: e.OPSGENIE_API_URL,
+        dryRun: e.PAGING_DRY_RUN,
+        ...(e.PAGERDUTY_WEBHOOK_SECRET
+          ? { pagerdutyWebhookSecret: e.PAGERDUTY_WEBHOOK_SECRET }
+          : {}),
+      },
     },
   };
 }
@@ -368,5 +434,6 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     statusCardIntervalMs: c.statusCardIntervalMs,
     logLevel: c.logLevel,
     adminGroup: c.adminGroup,
+    paging: describePaging(c.paging),
   };
 }

@@ -14,6 +14,7 @@ import {
   type EventType,
   type FileRef,
   type MessageRef,
+  type PagerKind,
   type Severity,
   type Source,
   type Status,
@@ -47,6 +48,32 @@ export interface Escalation {
   users: string[];
   groups: string[];
   ref?: MessageRef;
+}
+
+/** One responder target paged in this incident (all pages of a target share one dedup key). */
+export interface Page {
+  target: string;
+  pager: PagerKind;
+  dedupKey: string;
+  /** The first request. */
+  requestedAt: DateTime;
+  requestedBy: Actor;
+  reason?: string;
+  /** How many times it was requested (all on the same provider alert). */
+  requests: number;
+  status: 'requested' | 'sent' | 'failed' | 'acknowledged' | 'resolved';
+  /** The first time the provider accepted it. */
+  sentAt?: DateTime;
+  dryRun?: boolean;
+  providerRef?: string;
+  failedAt?: DateTime;
+  failure?: { status?: number; reason: string };
+  /** On-call people invited (Slack users), and names found with no Slack match. */
+  oncall: Actor[];
+  unmatched: string[];
+  acknowledgedAt?: DateTime;
+  acknowledgedBy?: string;
+  resolvedAt?: DateTime;
 }
 
 export interface ActionItem {
@@ -88,6 +115,7 @@ export type TimelineKind =
   | 'confirmed'
   | 'root_cause'
   | 'escalation'
+  | 'page'
   | 'severity'
   | 'status'
   | 'role'
@@ -143,6 +171,8 @@ export interface IncidentState {
   hypotheses: Hypothesis[];
   rootCause?: RootCause;
   escalations: Escalation[];
+  /** Paged responder targets, in the order first requested. */
+  pages: Page[];
   actions: ActionItem[];
   severityHistory: { at: DateTime; severity: Severity; reason?: string; by: Actor }[];
   messages: RecordedMessage[];
@@ -162,6 +192,14 @@ const msgKey = (r: MessageRef): string => `${r.channel}:${r.ts}`;
 const sameRef = (a: MessageRef | undefined, b: MessageRef): boolean =>
   !!a && a.channel === b.channel && a.ts === b.ts;
 
+/** How each pager kind is named to people. */
+export const PAGER_NAMES: Record<PagerKind, string> = {
+  pagerduty: 'PagerDuty',
+  jsm: 'Jira Service Management',
+  opsgenie: 'Opsgenie',
+  webhook: 'webhook',
+};
+
 const SYSTEM_ACTOR_IDS = new Set(['system', 'cli', 'import']);
 
 /** Folds events (any order) into the incident's state. */
@@ -175,6 +213,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
     roles: {},
     hypotheses: [],
     escalations: [],
+    pages: [],
     actions: [],
     severityHistory: [],
     messages: [],
@@ -193,6 +232,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
   /** seq of the outcome event currently in force, per hypothesis. */
   const outcomeSeq = new Map<string, number>();
   const escalationSeq = new Map<number, Escalation>();
+  const pages = new Map<string, Page>();
   let hCount = 0;
   let aCount = 0;
   let rootCauseSeq: number | undefined;
@@ -394,6 +434,67 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
       case 'postmortem.rendered':
         s.postmortemsRendered += 1;
         break;
+      case 'page.requested': {
+        const p = pages.get(e.dedupKey);
+        if (p) {
+          p.requests += 1;
+          // A new request after a resolution or a failure pages again (same alert key).
+          if (p.status === 'resolved' || p.status === 'failed') p.status = 'requested';
+        } else {
+          pages.set(e.dedupKey, {
+            target: e.target,
+            pager: e.pager,
+            dedupKey: e.dedupKey,
+            requestedAt: e.occurredAt,
+            requestedBy: e.actor,
+            reason: e.reason,
+            requests: 1,
+            status: 'requested',
+            oncall: [],
+            unmatched: [],
+          });
+        }
+        break;
+      }
+      case 'page.sent': {
+        const p = pages.get(e.dedupKey);
+        if (!p) break;
+        p.sentAt ??= e.occurredAt;
+        p.dryRun = e.dryRun;
+        p.providerRef = e.providerRef ?? p.providerRef;
+        if (p.status === 'requested' || p.status === 'failed') p.status = 'sent';
+        break;
+      }
+      case 'page.failed': {
+        const p = pages.get(e.dedupKey);
+        if (!p) break;
+        p.failedAt = e.occurredAt;
+        p.failure = { status: e.status, reason: e.reason };
+        if (p.status === 'requested') p.status = 'failed';
+        break;
+      }
+      case 'page.oncall': {
+        const p = pages.get(e.dedupKey);
+        if (!p) break;
+        for (const u of e.users) if (!p.oncall.some((x) => x.id === u.id)) p.oncall.push(u);
+        for (const n of e.unmatched ?? []) if (!p.unmatched.includes(n)) p.unmatched.push(n);
+        break;
+      }
+      case 'page.acknowledged': {
+        const p = pages.get(e.dedupKey);
+        if (!p) break;
+        p.acknowledgedAt ??= e.occurredAt;
+        p.acknowledgedBy ??= e.by;
+        if (p.status !== 'resolved') p.status = 'acknowledged';
+        break;
+      }
+      case 'page.resolved': {
+        const p = pages.get(e.dedupKey);
+        if (!p) break;
+        p.resolvedAt = e.occurredAt;
+        p.status = 'resolved';
+        break;
+      }
     }
   }
 
@@ -458,6 +559,7 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
   s.hypotheses = [...hyp.values()].filter((h) => !retractedHyp.has(h.id));
   s.actions = s.actions.filter((a) => !retractedActions.has(a.id));
   s.messages = [...messages.values()];
+  s.pages = [...pages.values()];
   s.participants = [...participants.values()];
   s.timeline = buildTimeline(events, s, {
     retractedSeq,
@@ -591,6 +693,46 @@ function buildTimeline(
           label: 'Escalation',
           text: `Escalated to ${e.to}${e.reason ? `: ${e.reason}` : ''}`,
         });
+        break;
+      case 'page.requested':
+        push(e, {
+          kind: 'page',
+          label: 'Escalation',
+          text: `Paged ${e.target} (${PAGER_NAMES[e.pager]})${e.reason ? `: ${e.reason}` : ''}`,
+        });
+        break;
+      case 'page.sent':
+        push(e, {
+          kind: 'page',
+          text: e.dryRun
+            ? `Page to ${e.target} recorded but not sent (PAGING_DRY_RUN)`
+            : `Page to ${e.target} accepted by ${PAGER_NAMES[e.pager]}`,
+        });
+        break;
+      case 'page.failed':
+        push(e, {
+          kind: 'page',
+          text: `Page to ${e.target} failed${e.status ? ` (${e.status})` : ''}: ${e.reason}`,
+        });
+        break;
+      case 'page.oncall':
+        push(e, {
+          kind: 'page',
+          text: `On call for ${e.target}: ${
+            e.users.length
+              ? `${e.users.map((u) => u.name).join(', ')} invited`
+              : 'nobody found in Slack'
+          }${e.unmatched?.length ? ` (no Slack account for ${e.unmatched.join(', ')})` : ''}`,
+        });
+        break;
+      case 'page.acknowledged':
+        push(e, {
+          kind: 'page',
+          text: `Page to ${e.target} acknowledged${e.by ? ` by ${e.by}` : ''}`,
+        });
+        break;
+      case 'page.resolved':
+        push(e, { kind: 'page', text: `Page to ${e.target} resolved` });
         break;
       case 'severity.changed':
         push(e, {

@@ -12,7 +12,9 @@ export interface Metric {
     | 'time_to_identify'
     | 'time_to_resolve'
     | 'total_duration'
-    | 'time_on_ruled_out';
+    | 'time_on_ruled_out'
+    | 'time_to_page'
+    | 'time_to_acknowledge';
   name: string;
   formula: string;
   /** Milliseconds; undefined when a fact is missing. */
@@ -55,6 +57,31 @@ export function computeMetrics(s: IncidentState): Metric[] {
   ): Metric => (ms === undefined ? { key, name, formula, missing } : { key, name, formula, ms });
 
   const ruledOut = s.hypotheses.filter((h) => h.outcome === 'ruled_out');
+  const earliest = (ts: (DateTime | undefined)[]): DateTime | undefined =>
+    ts.reduce<DateTime | undefined>((m, t) => (t && (!m || t < m) ? t : m), undefined);
+  const firstSent = earliest(s.pages.filter((p) => !p.dryRun).map((p) => p.sentAt));
+  const firstAck = earliest(s.pages.map((p) => p.acknowledgedAt));
+  // Paging metrics only for incidents that paged someone, so other drafts are unchanged.
+  const paging: Metric[] = s.pages.length
+    ? [
+        metric(
+          'time_to_page',
+          'Time to page',
+          'first page accepted by a pager − detected',
+          between(s.detectedAt, firstSent),
+          firstSent ? 'no detection time' : 'no page was accepted by a pager',
+        ),
+        metric(
+          'time_to_acknowledge',
+          'Time to acknowledge',
+          'first acknowledgement reported by the pager − first page accepted',
+          between(firstSent, firstAck),
+          firstSent
+            ? 'no acknowledgement reported (only PagerDuty webhooks report it)'
+            : 'no page was accepted by a pager',
+        ),
+      ]
+    : [];
   return [
     metric(
       'time_to_detect',
@@ -100,5 +127,6 @@ export function computeMetrics(s: IncidentState): Metric[] {
       ruledOut.reduce((sum, h) => sum + (h.timeSpentMs ?? 0), 0),
       '',
     ),
+    ...paging,
   ];
 }

@@ -118,7 +118,39 @@ export interface EventPayloads {
     /** What this publish did: opened the request, added a commit, or found the draft unchanged. */
     change: 'opened' | 'updated' | 'unchanged';
   };
+  /**
+   * Paging (src/integrations/paging). `target` is a responder target's name from the responders
+   * file; `dedupKey` is stable per incident and target, so every page of one target for one
+   * incident lands on the same provider alert. `requested` is recorded by `/incident page` or
+   * `/incident escalate`; the other steps are recorded by the paging subscriber as the provider
+   * answers.
+   */
+  'page.requested': { target: string; pager: PagerKind; dedupKey: string; reason?: string };
+  /** The provider accepted the page (`dryRun`: recorded and logged, nothing sent). */
+  'page.sent': {
+    target: string;
+    pager: PagerKind;
+    dedupKey: string;
+    /** The provider's reference for the alert, when it gives one. */
+    providerRef?: string;
+    dryRun?: boolean;
+  };
+  /** The provider refused (4xx) or kept failing (429/5xx); `reason` is its answer. */
+  'page.failed': { target: string; dedupKey: string; status?: number; reason: string };
+  /**
+   * On-call people found for the target, matched to Slack users by email and invited;
+   * `unmatched` are the provider's names of people with no Slack account under that email.
+   */
+  'page.oncall': { target: string; dedupKey: string; users: Actor[]; unmatched?: string[] };
+  /** The provider told us (signed webhook) that someone acknowledged the page. */
+  'page.acknowledged': { target: string; dedupKey: string; by?: string };
+  /** The page's alert was resolved because the incident was resolved. */
+  'page.resolved': { target: string; dedupKey: string };
 }
+
+/** The kinds of pager a responder target can use. */
+export const PAGER_KINDS = ['pagerduty', 'jsm', 'opsgenie', 'webhook'] as const;
+export type PagerKind = (typeof PAGER_KINDS)[number];
 
 export type EventType = keyof EventPayloads;
 export const EVENT_TYPES: readonly EventType[] = [
@@ -149,6 +181,12 @@ export const EVENT_TYPES: readonly EventType[] = [
   'postmortem.rendered',
   'incident.kind_set',
   'postmortem.published',
+  'page.requested',
+  'page.sent',
+  'page.failed',
+  'page.oncall',
+  'page.acknowledged',
+  'page.resolved',
 ];
 
 export interface EventCommon {

@@ -42,6 +42,7 @@ export const WEB_API_METHODS_USED: string[] = [
   'views.open',
   'chat.getPermalink',
   'views.publish',
+  'users.lookupByEmail',
 ];
 
 /**
@@ -79,6 +80,8 @@ export const SCOPES_FOR_METHOD: Record<string, string[]> = {
   'views.publish': [],
   'conversations.archive': ['channels:manage'],
   'users.list': ['users:read'],
+  // Paging: on-call people are found in Slack by their email, never guessed by name.
+  'users.lookupByEmail': ['users:read.email'],
   // Events (subscriptions), for completeness.
   'event:message.channels': ['channels:history'],
   'event:message.groups': ['groups:history'],

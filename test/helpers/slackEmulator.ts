@@ -22,6 +22,8 @@ export interface EmulatedUser {
   /** profile.display_name; defaults to `name`. Set '' to test the real_name fallback. */
   displayName?: string;
   deleted?: boolean;
+  /** profile.email; users.lookupByEmail finds the user by it (case-insensitive). */
+  email?: string;
 }
 
 export interface EmulatedChannel {
@@ -326,6 +328,23 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
           tz: u.tz ?? 'America/Los_Angeles',
           tz_label: u.tz ?? 'Pacific Standard Time',
           profile: { display_name: display, real_name: u.name },
+        },
+      };
+    },
+    'users.lookupByEmail': (p) => {
+      const email = required(p, 'email').toLowerCase();
+      const u = [...users.values()].find((x) => x.email?.toLowerCase() === email && !x.deleted);
+      if (!u) return err('users_not_found');
+      return {
+        user: {
+          id: u.id,
+          team_id: team.id,
+          name: u.handle ?? u.name.toLowerCase().replace(/\s+/g, '.'),
+          real_name: u.name,
+          deleted: false,
+          is_bot: u.is_bot ?? false,
+          tz: u.tz ?? 'America/Los_Angeles',
+          profile: { display_name: u.displayName ?? u.name, real_name: u.name, email: u.email },
         },
       };
     },
