@@ -19,12 +19,17 @@ import {
 } from './common';
 
 import { splitEscalation } from '../src/core/escalation';
+import { pageFromEscalation } from './page';
 
 export { splitEscalation };
 
 const usage = 'escalate [time] <to whom and why>';
 
-/** `escalate [time] <to whom and why>`: mentioned users and groups' members are invited. */
+/**
+ * `escalate [time] <to whom and why>`: mentioned users and groups' members are invited. When
+ * "to whom" starts with a responder target's name (`escalate payments because …`), the target
+ * is paged too (see commands/page.ts).
+ */
 export const escalateCommand: CommandModule = {
   name: 'escalate',
   aliases: ['esc'],
@@ -70,12 +75,28 @@ export const escalateCommand: CommandModule = {
     const trouble = problems.length
       ? ` The escalation is recorded, but I ${problems.join('; ')}.`
       : '';
-    return recorded(
+    const reply = recorded(
       ctx,
       res.incident,
       res,
       `📣 Escalated to ${esc(short(to))}${reason ? ` — ${esc(short(reason))}` : ''} (${esc(ctx.user.name)})`,
       `Escalation recorded in ${incLabel(incident)} at ${when(ctx, lead.time)}.${invited}${trouble}`,
     );
+    if (!res.recorded) return reply;
+    const page = await pageFromEscalation(ctx, res.incident, to, reason);
+    if (!page) return reply;
+    const both = (a?: string, b?: string) => [a, b].filter(Boolean).join('\n') || undefined;
+    return {
+      ephemeral: both(reply.ephemeral, page.ephemeral),
+      inChannel: both(reply.inChannel, page.inChannel),
+      ...(page.blocks
+        ? {
+            blocks: [
+              { type: 'section', text: { type: 'mrkdwn', text: reply.ephemeral ?? '' } },
+              ...page.blocks,
+            ],
+          }
+        : {}),
+    };
   },
 };

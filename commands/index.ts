@@ -15,6 +15,7 @@ import { insightsCommand } from './insights';
 import { kindCommand } from './kind';
 import { listCommand } from './list';
 import { logCommand } from './log';
+import { pageCommand } from './page';
 import { postmortemCommand } from './postmortem';
 import { resolveCommand } from './resolve';
 import { roleCommand } from './role';
@@ -33,6 +34,7 @@ export const registry: CommandModule[] = [
   confirmCommand,
   rootCauseCommand,
   escalateCommand,
+  pageCommand,
   severityCommand,
   statusCommand,
   roleCommand,

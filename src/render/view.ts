@@ -19,7 +19,7 @@ import type { DateTime } from 'luxon';
 import type { Incident } from '../app/service';
 import { computeAnalytics, type AnalyticsFigure } from '../core/analytics';
 import { humanDuration } from '../core/duration';
-import type { Hypothesis, IncidentState, TimelineItem } from '../core/fold';
+import { PAGER_NAMES, type Hypothesis, type IncidentState, type TimelineItem } from '../core/fold';
 import { computeMetrics, incidentStart, rootCauseIdentifiedAt } from '../core/metrics';
 import { formatIncidentNumber, type Actor, type Severity } from '../core/model';
 import { conversationEntries, threads, type Thread } from '../core/conversation';
@@ -99,6 +99,8 @@ export interface PostmortemView {
   rootCause: RootCauseView;
   /** Escalations, in the order they happened. */
   escalations: EscalationView[];
+  /** Responder targets paged (`/incident page`), in the order first paged; one per target. */
+  pages: PageView[];
   /** Action items (A1, A2 …). */
   actions: ActionItemView[];
   /** Counts of action items. */
@@ -297,6 +299,32 @@ export interface EscalationView {
   sinceDetection: DurationField;
   /** Number of people and user groups invited to the channel. */
   invited: number;
+}
+
+/** One paged responder target (every page of a target in an incident is one alert). */
+export interface PageView {
+  /** When it was first paged. */
+  at: TimeField;
+  /** The responder target's name. */
+  target: string;
+  /** "PagerDuty", "Jira Service Management", "Opsgenie" or "webhook". */
+  pager: string;
+  /** Where it stands: requested, sent, failed, acknowledged or resolved. */
+  status: string;
+  /** Why it was paged (user text). */
+  reason: Field;
+  /** Who paged. */
+  by: PersonView;
+  /** Time from detection to the pager accepting the page, in words. */
+  timeToPage: DurationField;
+  /** Time from the pager accepting the page to its acknowledgement, in words (PagerDuty webhooks). */
+  timeToAcknowledge: DurationField;
+  /** Who acknowledged it, as the pager names them. */
+  acknowledgedBy: Field;
+  /** The pager's answer when the page failed. */
+  failure: Field;
+  /** Names of the on-call people invited to the channel. */
+  oncall: string[];
 }
 
 /** One action item. */
@@ -870,6 +898,31 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
       invited: e.users.length + e.groups.length,
     }));
 
+  // ---- pages
+  const pages: PageView[] = s.pages.map((p) => ({
+    at: fmt.field(p.requestedAt, PROMPTS.openedAt),
+    target: p.target,
+    pager: PAGER_NAMES[p.pager],
+    status: p.status,
+    reason: known(p.reason, PROMPTS.escalationReason),
+    by: person(p.requestedBy),
+    timeToPage: durationField(
+      s.detectedAt && p.sentAt && !p.dryRun
+        ? Math.max(0, p.sentAt.toMillis() - s.detectedAt.toMillis())
+        : undefined,
+      'time to page',
+    ),
+    timeToAcknowledge: durationField(
+      p.sentAt && p.acknowledgedAt
+        ? Math.max(0, p.acknowledgedAt.toMillis() - p.sentAt.toMillis())
+        : undefined,
+      'time to acknowledge',
+    ),
+    acknowledgedBy: known(p.acknowledgedBy, 'who acknowledged the page'),
+    failure: known(p.failure?.reason, 'why the page failed'),
+    oncall: p.oncall.map((u) => u.name),
+  }));
+
   // ---- actions
   const actions: ActionItemView[] = s.actions.map((a) => ({
     id: a.id,
@@ -1015,6 +1068,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     hypotheses,
     rootCause,
     escalations,
+    pages,
     actions,
     actionCounts,
     metrics: metricViews,

@@ -20,6 +20,7 @@ import { registerPublishing } from '../integrations/publish';
 import { registerShortcuts } from './shortcuts';
 import { registerHome } from './home';
 import { ManagedSocketModeReceiver, type SocketModeOptions } from './socketMode';
+import { createPagerDutyWebhookRoute } from '../integrations/paging/pagerdutyWebhook';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -247,6 +248,17 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       logger,
       ...(opts.clock ? { clock: opts.clock } : {}),
     }),
+    // PagerDuty v3 webhooks (acknowledgements), only when their signing secret is set.
+    ...(config.paging.pagerdutyWebhookSecret
+      ? [
+          createPagerDutyWebhookRoute({
+            secret: config.paging.pagerdutyWebhookSecret,
+            service,
+            logger,
+            track: (p) => work.track(p),
+          }),
+        ]
+      : []),
   ];
   const clientOptions: webApi.WebClientOptions = config.slackApiUrl
     ? { slackApiUrl: config.slackApiUrl }
@@ -302,6 +314,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     defaultZone: config.timezone,
     template: config.postmortemTemplate,
     ...(config.adminGroup ? { adminGroup: config.adminGroup } : {}),
+    paging: config.paging,
   };
   const noCards: StatusCards = {
     create: async () => undefined,

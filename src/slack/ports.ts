@@ -6,6 +6,7 @@
 import type { DateTime } from 'luxon';
 import type { IncidentService, Incident } from '../app/service';
 import type { Actor } from '../core/model';
+import type { PagingConfig } from '../integrations/paging/config';
 
 export interface SlackUser extends Actor {
   /** IANA zone from users.info (`tz`), when Slack knows it. */
@@ -52,6 +53,8 @@ export interface Settings {
   template: string;
   /** INCIDENT_ADMIN_GROUP: a user group whose members may do every guarded action. */
   adminGroup?: string;
+  /** Responder targets and provider settings (`/incident page`); absent: paging is off. */
+  paging?: PagingConfig;
 }
 
 export interface CommandContext {

@@ -15,8 +15,8 @@ export class ProviderError extends Error {
     /** What the provider said (or what went wrong), secret-free. */
     readonly reason: string,
     readonly retryable: boolean,
-    /** From Retry-After, when given. */
-    readonly retryAt?: DateTime,
+    /** From Retry-After, when given: how long to wait, in milliseconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(`${provider} ${status ? `answered ${status}` : 'could not be reached'}: ${reason}`);
     this.name = 'ProviderError';
@@ -36,7 +36,6 @@ export interface HttpCall {
   reasonOf?: (body: unknown, text: string) => string | undefined;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
-  now?: () => DateTime;
 }
 
 export interface HttpAnswer {
@@ -84,10 +83,10 @@ export async function callProvider(call: HttpCall): Promise<HttpAnswer> {
   const given = call.reasonOf?.(json, text);
   const reason = scrub(clip(given?.trim() || text.trim() || res.statusText || 'no reason given'));
   const retryable = res.status === 429 || res.status === 408 || res.status >= 500;
-  const retryAt = retryable
-    ? retryAfter(res.headers.get('retry-after'), (call.now ?? DateTime.utc)())
-    : undefined;
-  throw new ProviderError(call.provider, res.status, reason, retryable, retryAt);
+  const now = DateTime.utc();
+  const at = retryable ? retryAfter(res.headers.get('retry-after'), now) : undefined;
+  const waitMs = at ? Math.max(0, at.toMillis() - now.toMillis()) : undefined;
+  throw new ProviderError(call.provider, res.status, reason, retryable, waitMs);
 }
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */

@@ -346,7 +346,7 @@ export function createPagingSubscriber(deps: PagingDeps): Subscriber {
         );
       } catch (err) {
         if (err instanceof ProviderError && err.retryable && ctx.attempt < maxAttempts) {
-          throw new RetryableEffectError(err.message, err.retryAt);
+          throw new RetryableEffectError(err.message, retryAt(ctx, err));
         }
         problems.push(
           `could not look up who is on call (${err instanceof ProviderError ? providerText(err) : errorText(err)})`,
@@ -432,7 +432,7 @@ export function createPagingSubscriber(deps: PagingDeps): Subscriber {
         { target: base.target, status: e.status, attempt: ctx.attempt, reason: e.reason },
         'page delivery failed; will retry',
       );
-      return new RetryableEffectError(e.message, e.retryAt);
+      return new RetryableEffectError(e.message, retryAt(ctx, e));
     }
     const reason = e.retryable
       ? `${providerText(e)} (gave up after ${ctx.attempt} attempts)`
@@ -466,6 +466,11 @@ export function createPagingSubscriber(deps: PagingDeps): Subscriber {
       },
     ];
   }
+}
+
+/** Retry-After, on the effect's clock. */
+function retryAt(ctx: EffectContext, e: ProviderError): DateTime | undefined {
+  return e.retryAfterMs === undefined ? undefined : ctx.now.plus({ milliseconds: e.retryAfterMs });
 }
 
 /** "PagerDuty answered 400: Event object is invalid: …" */
