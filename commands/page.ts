@@ -5,9 +5,11 @@
  * channel, and invites the on-call people it finds. At SEV1/SEV2 the caller confirms first
  * (buttons `page:confirm` / `page:cancel`), since a page wakes people up.
  *
- * `/incident escalate <target> …` pages too, through `pageFromEscalation` below.
+ * `/incident escalate <target> …` pages too, through `pageFromEscalation` below. Paging is a
+ * guarded action (src/app/permissions.ts): the commander, role holders and INCIDENT_ADMIN_GROUP.
  */
 import { IncidentError } from '../src/app/errors';
+import { requirePermission } from '../src/app/permissions';
 import type { Incident } from '../src/app/service';
 import { PAGER_NAMES } from '../src/core/fold';
 import { findTarget, type ResponderTarget } from '../src/integrations/paging/config';
@@ -96,7 +98,7 @@ async function requestPage(
   target: ResponderTarget,
   reason: string | undefined,
 ): Promise<Reply> {
-  // TODO(issue 10, permissions): call the shared permission check here once it is on main.
+  await requirePermission(ctx, 'page', incident);
   const base = serviceCtx(ctx);
   const res = await ctx.service.record(
     incident,
@@ -127,6 +129,8 @@ async function pageOrConfirm(
   target: ResponderTarget,
   reason: string | undefined,
 ): Promise<Reply> {
+  // Checked before asking, so nobody confirms a page they may not send.
+  await requirePermission(ctx, 'page', incident);
   if (needsConfirmation(incident)) return confirmation(incident, target, reason);
   return requestPage(ctx, incident, target, reason);
 }
@@ -145,7 +149,15 @@ export async function pageFromEscalation(
   if (!paging?.targets.length) return undefined;
   const word = firstWord(to).word.replace(/[,:;.]$/, '');
   const target = findTarget(paging, word);
-  return target ? pageOrConfirm(ctx, incident, target, reason) : undefined;
+  if (!target) return undefined;
+  try {
+    return await pageOrConfirm(ctx, incident, target, reason);
+  } catch (err) {
+    // The escalation itself is recorded; only the page is refused.
+    if (err instanceof IncidentError)
+      return { ephemeral: `${target.name} was not paged: ${err.message}` };
+    throw err;
+  }
 }
 
 export const pageCommand: CommandModule = {
