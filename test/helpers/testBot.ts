@@ -95,7 +95,7 @@ export async function startTestBot(
   opts: {
     env?: Record<string, string>;
     clock?: () => DateTime;
-    users?: { id: string; name: string; tz?: string; is_bot?: boolean }[];
+    users?: EmulatedUser[];
     registry?: CommandModule[];
     /** Postmortem renderer (default: the real one from src/render). */
     render?: PostmortemRenderer;
