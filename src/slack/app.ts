@@ -314,7 +314,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     defaultZone: config.timezone,
     template: config.postmortemTemplate,
     ...(config.adminGroup ? { adminGroup: config.adminGroup } : {}),
-    paging: config.paging,
+    ...(config.paging.targets.length ? { paging: config.paging } : {}),
   };
   const noCards: StatusCards = {
     create: async () => undefined,
