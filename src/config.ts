@@ -9,6 +9,8 @@ import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { intSetting, optionalText } from './configSchema';
+import { DEFAULT_REMINDER_SETTINGS, type ReminderSettings } from './core/reminders';
+import type { Severity } from './core/model';
 import { EmojiConfigError, parseEmojiConfig, type EmojiConfig } from './app/capture';
 import { MongoConfigError, parseMongoConfig, type MongoConfig } from './store/mongo/config';
 import { parseWebConfig, WebConfigError, type WebConfig } from './web/config';
@@ -78,6 +80,10 @@ export interface AppConfig {
   homeDebounceMs: number;
   /** Paging: INCIDENT_RESPONDERS_FILE's targets (no targets when unset) and provider URLs. */
   paging: PagingConfig;
+  /** Reminders, nudges and auto-archive (INCIDENT_UPDATE_REMINDER_MINUTES …). */
+  reminders: ReminderSettings;
+  /** INCIDENT_REMINDER_INTERVAL_MS: how often reminders are checked (0: never). */
+  reminderIntervalMs: number;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -216,6 +222,26 @@ const adminGroup = optionalText.transform((v, ctx) => {
   return v;
 });
 
+/** `sev1=15,sev2=30,sev3=60,sev4=120`: minutes per severity; severities not named keep the default. */
+const updateMinutes = optionalText.transform((v, ctx) => {
+  const out = { ...DEFAULT_REMINDER_SETTINGS.updateMinutes };
+  if (v === undefined) return out;
+  for (const part of v
+    .split(/[,;]/)
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^(sev[1-4])\s*=\s*(\d{1,5})$/i.exec(part);
+    if (!m || Number(m[2]) > 10080) {
+      return fail(
+        ctx,
+        `must be severity=minutes pairs such as sev1=15,sev2=30,sev3=60,sev4=0 (0 turns a severity's reminder off; at most 10080) (got ${show(v)})`,
+      );
+    }
+    out[m[1].toLowerCase() as Severity] = Number(m[2]);
+  }
+  return out;
+});
+
 const emoji = optionalText.transform((v, ctx) => {
   try {
     return parseEmojiConfig(v);
@@ -280,6 +306,11 @@ export const configSchema = z.object({
   OPSGENIE_API_URL: baseUrl(DEFAULT_URLS.opsgenieApiUrl),
   PAGING_DRY_RUN: flag,
   PAGERDUTY_WEBHOOK_SECRET: optionalText,
+  INCIDENT_UPDATE_REMINDER_MINUTES: updateMinutes,
+  INCIDENT_CLOSE_NUDGE_HOURS: intSetting(0, 720, 24, ' (0 turns the nudge off)'),
+  INCIDENT_ARCHIVE_AFTER_DAYS: intSetting(0, 3650, 0, ' (0 never archives)'),
+  INCIDENT_ACTION_REMINDER_HOUR: intSetting(0, 23, 9),
+  INCIDENT_REMINDER_INTERVAL_MS: intSetting(0, 3_600_000, 60_000, ' (0 turns reminders off)'),
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -388,6 +419,13 @@ export function parseConfig(env: Env): ParseConfigResult {
           ? { pagerdutyWebhookSecret: e.PAGERDUTY_WEBHOOK_SECRET }
           : {}),
       },
+      reminders: {
+        updateMinutes: e.INCIDENT_UPDATE_REMINDER_MINUTES,
+        closeNudgeHours: e.INCIDENT_CLOSE_NUDGE_HOURS,
+        archiveDays: e.INCIDENT_ARCHIVE_AFTER_DAYS,
+        actionHour: e.INCIDENT_ACTION_REMINDER_HOUR,
+      },
+      reminderIntervalMs: e.INCIDENT_REMINDER_INTERVAL_MS,
     },
   };
 }

@@ -104,6 +104,17 @@ export interface EventPayloads {
   resolved: { how?: string };
   closed: Empty;
   'postmortem.rendered': { template: string; format: 'md' | 'json'; fileId?: string };
+  /**
+   * A reminder was claimed for sending (src/core/reminders.ts). Keyed
+   * `reminder:<kind>:<incident>[:<action>]:<due>`: recorded once, so it is sent once.
+   */
+  'reminder.sent': { kind: string; due: string; to?: string; action?: string };
+  /** Snooze on a reminder: none of that kind (for that action) before `until` (ISO UTC). */
+  'reminder.snoozed': { kind: string; until: string; action?: string };
+  /** Dismiss on a reminder: no more of that kind (for that action) for this incident. */
+  'reminder.dismissed': { kind: string; action?: string };
+  /** The incident's channel was archived (auto-archive after close). */
+  'channel.archived': { channel: string };
   /** What the incident was: a real one, or a drill or test (left out of insights by default). */
   'incident.kind_set': { kind: 'real' | 'drill' | 'test' };
   /** The draft was published for review: a pull/merge request on a configured target. */
@@ -187,6 +198,10 @@ export const EVENT_TYPES: readonly EventType[] = [
   'page.oncall',
   'page.acknowledged',
   'page.resolved',
+  'reminder.sent',
+  'reminder.snoozed',
+  'reminder.dismissed',
+  'channel.archived',
 ];
 
 export interface EventCommon {

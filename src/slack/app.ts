@@ -21,6 +21,8 @@ import { registerShortcuts } from './shortcuts';
 import { registerHome } from './home';
 import { ManagedSocketModeReceiver, type SocketModeOptions } from './socketMode';
 import { createPagerDutyWebhookRoute } from '../integrations/paging/pagerdutyWebhook';
+import { ReminderScheduler } from '../app/reminderScheduler';
+import { createReminderDelivery, registerReminderButtons } from './reminders';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -200,6 +202,8 @@ export interface SlackAppHandle {
   start(): Promise<{ port?: number; connected?: boolean }>;
   /** Stops receiving, waits for in-flight work, stops the status cards. */
   stop(): Promise<void>;
+  /** The reminder scheduler (started with the app; `tick()` runs one pass now). */
+  reminders: ReminderScheduler;
 }
 
 export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
@@ -338,10 +342,21 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   registerCapture(app, deps);
   registerShortcuts(app, deps);
   const home = registerHome(app, deps, config.homeDebounceMs);
+  registerReminderButtons(app, deps, config.reminders);
+  const reminders = new ReminderScheduler({
+    service,
+    settings: config.reminders,
+    clock: () => (opts.clock ? opts.clock() : service.now()),
+    deliver: createReminderDelivery(deps, config.reminders),
+    intervalMs: config.reminderIntervalMs,
+    logger: logger.child({ component: 'reminders' }),
+    track: (p) => work.track(p),
+  });
 
   return {
     app,
     deps,
+    reminders,
     async start() {
       await app.init();
       if (receiver instanceof HTTPReceiver) {
@@ -353,10 +368,12 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
           res.once('close', done);
         });
         started = true;
+        reminders.start();
         return { port: (server.address() as AddressInfo).port };
       }
       await app.start();
       started = true;
+      reminders.start();
       return { port: socket?.port ?? config.port, connected: socket?.health().connected };
     },
     async stop() {
@@ -372,6 +389,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       await work.idle(30_000).catch((err: unknown) => {
         logger.warn({ err, inFlight: work.size }, 'shutdown: some work did not finish');
       });
+      await reminders.stop();
       home.stop();
       cards.stop();
     },

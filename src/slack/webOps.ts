@@ -43,6 +43,7 @@ export const WEB_API_METHODS_USED: string[] = [
   'chat.getPermalink',
   'views.publish',
   'users.lookupByEmail',
+  'conversations.archive',
 ];
 
 /**

@@ -425,7 +425,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       return { channel: channelJson(c), ...(errors.length ? { errors } : {}) };
     },
     'chat.postMessage': (p) => {
-      const c = channelOf(required(p, 'channel'));
+      // Like Slack, a user id as channel posts in the app's DM with that user.
+      const to = required(p, 'channel');
+      if (!channels.has(to) && users.has(to))
+        addChannel({ id: to, name: `dm-${to}`, members: [to] });
+      const c = channelOf(to);
       const text = str(p.text) ?? '';
       const blocks = p.blocks === undefined ? undefined : json(p.blocks);
       if (!text && !blocks) return err('no_text');

@@ -21,3 +21,47 @@ describe('INCIDENT_ADMIN_GROUP', () => {
     }
   });
 });
+
+describe('reminder settings', () => {
+  it('have defaults', () => {
+    const r = parseConfig(BASE);
+    expect(r.ok && r.config.reminders).toEqual({
+      updateMinutes: { sev1: 15, sev2: 30, sev3: 60, sev4: 120 },
+      closeNudgeHours: 24,
+      archiveDays: 0,
+      actionHour: 9,
+    });
+    expect(r.ok && r.config.reminderIntervalMs).toBe(60_000);
+  });
+
+  it('read severity=minutes pairs; unnamed severities keep the default', () => {
+    const r = parseConfig({
+      ...BASE,
+      INCIDENT_UPDATE_REMINDER_MINUTES: 'SEV1=5, sev4=0',
+      INCIDENT_ARCHIVE_AFTER_DAYS: '30',
+    });
+    expect(r.ok && r.config.reminders.updateMinutes).toEqual({
+      sev1: 5,
+      sev2: 30,
+      sev3: 60,
+      sev4: 0,
+    });
+    expect(r.ok && r.config.reminders.archiveDays).toBe(30);
+  });
+
+  it('list every bad value at once', () => {
+    const r = parseConfig({
+      ...BASE,
+      INCIDENT_UPDATE_REMINDER_MINUTES: 'sev1:15',
+      INCIDENT_ACTION_REMINDER_HOUR: '25',
+      INCIDENT_CLOSE_NUDGE_HOURS: '-1',
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors).toHaveLength(3);
+      expect(r.errors[0]).toContain(
+        'INCIDENT_UPDATE_REMINDER_MINUTES must be severity=minutes pairs',
+      );
+    }
+  });
+});
