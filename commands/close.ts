@@ -1,4 +1,3 @@
-import { IncidentError } from '../src/app/errors';
 import { requirePermission } from '../src/app/permissions';
 import type { Incident } from '../src/app/service';
 import { humanDuration } from '../src/core/duration';
@@ -14,6 +13,7 @@ import {
   section,
 } from '../src/slack/blockKit';
 import { serviceCtx } from '../src/slack/grammar';
+import { uploadPostmortemEffect } from '../src/slack/postmortemUpload';
 import type { CommandContext, CommandModule, Reply } from '../src/slack/ports';
 import { esc, incidentChannel, incLabel, requireIncident, slackError, when } from './common';
 import { parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
@@ -127,38 +127,25 @@ async function doClose(
   const target =
     ctx.incident?.record.id === incidentId ? ctx.incident : await ctx.service.load(incidentId);
   await requirePermission(ctx, 'close', target);
-  let uploadError: unknown;
-  let result: Awaited<ReturnType<CommandContext['service']['close']>>;
-  try {
-    result = await ctx.service.close(incidentId, serviceCtx(ctx), {
-      template: template ?? ctx.settings.template,
-      publish: async (markdown, incident) => {
-        try {
-          return await ctx.slack.upload(
-            incidentChannel(incident, ctx),
-            postmortemFilename(incident),
-            markdown,
-            postmortemTitle(incident),
-          );
-        } catch (err) {
-          uploadError = err;
-          throw err;
-        }
-      },
-    });
-  } catch (err) {
-    if (uploadError === undefined || err instanceof IncidentError) throw err;
-    return {
-      ephemeral: `I could not upload the postmortem draft (${esc(slackError(uploadError))}), so the incident is NOT closed. Try \`/incident close\` again in a moment.`,
-    };
-  }
+  // The upload is owed by the closing commit itself (once, retried): src/slack/postmortemUpload.ts.
+  const result = await ctx.service.close(incidentId, serviceCtx(ctx), {
+    template: template ?? ctx.settings.template,
+    effects: (_markdown, incident) => [
+      uploadPostmortemEffect(incident.record.id, {
+        channel: incidentChannel(incident, ctx),
+        filename: postmortemFilename(incident),
+        title: postmortemTitle(incident),
+        label: incLabel(incident),
+      }),
+    ],
+  });
   const incident = result.incident;
   ctx.cards.refresh(incident.record.id);
   const filename = postmortemFilename(incident);
   const summary = closeSummary(ctx, incident, filename);
   const channel = incidentChannel(incident, ctx);
   const reply: Reply = {
-    ephemeral: `${incLabel(incident)} closed. The postmortem draft is uploaded to <#${channel}> as ${filename}.`,
+    ephemeral: `${incLabel(incident)} closed. The postmortem draft is being uploaded to <#${channel}> as ${filename}.`,
   };
   // With publish targets configured, a "Publish for review" button goes with the answer.
   if (channel === ctx.channel)

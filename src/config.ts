@@ -84,6 +84,13 @@ export interface AppConfig {
   reminders: ReminderSettings;
   /** INCIDENT_REMINDER_INTERVAL_MS: how often reminders are checked (0: never). */
   reminderIntervalMs: number;
+  /**
+   * INBOX_LEASE_MS: how long a replica holds a stored request it is processing; an unfinished one
+   * (a crash) is processed again (here or by another replica) once its lease has run out.
+   */
+  inboxLeaseMs: number;
+  /** INBOX_POLL_MS: how often unfinished stored requests and due effects are looked for. */
+  inboxPollMs: number;
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -311,6 +318,8 @@ export const configSchema = z.object({
   INCIDENT_ARCHIVE_AFTER_DAYS: intSetting(0, 3650, 0, ' (0 never archives)'),
   INCIDENT_ACTION_REMINDER_HOUR: intSetting(0, 23, 9),
   INCIDENT_REMINDER_INTERVAL_MS: intSetting(0, 3_600_000, 60_000, ' (0 turns reminders off)'),
+  INBOX_LEASE_MS: intSetting(100, 3_600_000, 30_000),
+  INBOX_POLL_MS: intSetting(50, 600_000, 5000),
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -426,6 +435,8 @@ export function parseConfig(env: Env): ParseConfigResult {
         actionHour: e.INCIDENT_ACTION_REMINDER_HOUR,
       },
       reminderIntervalMs: e.INCIDENT_REMINDER_INTERVAL_MS,
+      inboxLeaseMs: e.INBOX_LEASE_MS,
+      inboxPollMs: e.INBOX_POLL_MS,
     },
   };
 }

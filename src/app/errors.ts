@@ -7,7 +7,8 @@ export type IncidentErrorCode =
   | 'unknown_action'
   | 'invalid'
   | 'forbidden'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'busy';
 
 export class IncidentError extends Error {
   constructor(

@@ -100,6 +100,11 @@ export interface EffectDispatcherOptions {
    */
   idlePollMs?: number;
   logger?: DispatcherLogger;
+  /**
+   * Told about each delivery round started by `wake()` (tests and shutdown wait for tracked work):
+   * the promise settles when the round found nothing more to deliver.
+   */
+  track?: (p: Promise<unknown>) => void;
 }
 
 /** The delay before attempt `attempts + 1` after `attempts` failures. */
@@ -128,6 +133,9 @@ export class EffectDispatcher {
   private woken = false;
   private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly track?: (p: Promise<unknown>) => void;
+  /** Resolved when the loop next finds nothing due (the rounds `wake()` asked for are done). */
+  private drained: (() => void)[] = [];
 
   constructor(opts: EffectDispatcherOptions) {
     this.store = opts.store;
@@ -140,6 +148,7 @@ export class EffectDispatcher {
     this.idlePollMs = opts.idlePollMs ?? 5000;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.loadIncident = opts.loadIncident;
+    this.track = opts.track;
   }
 
   /**
@@ -161,13 +170,13 @@ export class EffectDispatcher {
     }
     await Promise.all(
       [...lanes.values()].map(async (lane) => {
-        for (const e of lane) await this.track(this.deliver(e));
+        for (const e of lane) await this.flight(this.deliver(e));
       }),
     );
     return claimed.length;
   }
 
-  private async track<T>(p: Promise<T>): Promise<T> {
+  private async flight<T>(p: Promise<T>): Promise<T> {
     this.inFlight.add(p);
     try {
       return await p;
@@ -242,8 +251,15 @@ export class EffectDispatcher {
 
   /** Tells the loop that effects were added (after a commit): it looks now instead of later. */
   wake(): void {
+    if (this.running && this.track) {
+      this.track(new Promise<void>((resolve) => this.drained.push(resolve)));
+    }
     this.woken = true;
     this.wakeUp?.();
+  }
+
+  private settleDrained(): void {
+    for (const resolve of this.drained.splice(0)) resolve();
   }
 
   private async loop(): Promise<void> {
@@ -257,8 +273,10 @@ export class EffectDispatcher {
       }
       if (!this.running) break;
       if (claimed > 0 || this.woken) continue;
+      this.settleDrained();
       await this.sleep(await this.idleDelay());
     }
+    this.settleDrained();
   }
 
   private async idleDelay(): Promise<number> {

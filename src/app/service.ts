@@ -17,15 +17,19 @@ import {
   type StoredEvent,
 } from '../core/model';
 import {
+  ConflictError,
+  IncidentClosedError,
   StoreUnavailableError,
+  type CommitResult,
+  type NewEffect,
   type AppendResult,
   type IncidentRecord,
   type IncidentStore,
   type IncidentSummary,
   type ListFilter,
-  type RenderedPostmortem,
 } from '../store/store';
 import { IncidentError } from './errors';
+import type { SubscriberRegistry } from './outbox';
 
 /** An incident as the app sees it: its record, its log, and the state folded from the log. */
 export interface Incident {
@@ -98,6 +102,63 @@ export class IncidentService {
 
   now(): DateTime {
     return this.clock().toUTC();
+  }
+
+  private subscribers?: SubscriberRegistry;
+  private onEffects?: () => void;
+
+  /**
+   * The subscribers whose effects are committed with the events they follow from, and a
+   * callback told when a commit added effects (the dispatcher's wake-up).
+   */
+  useSubscribers(registry: SubscriberRegistry, onEffects?: () => void): void {
+    this.subscribers = registry;
+    this.onEffects = onEffects;
+  }
+
+  /**
+   * The one conditional write of a use-case: `events` decided on `incident` as loaded, committed
+   * only if the record is still at that version (else ConflictError: re-run on fresh state) and,
+   * with `requireOpen`, only if the incident is not closed (else IncidentClosedError) — both
+   * checked atomically in the store. The subscribers' effects for these events, and `effects`,
+   * are written in the same commit.
+   */
+  async commitDecided(
+    incident: Incident,
+    events: NewEvent[],
+    opts: {
+      summary?: Partial<IncidentSummary>;
+      requireOpen: boolean;
+      effects?: NewEffect[];
+    },
+  ): Promise<CommitResult> {
+    const expectedSeq = incident.events.reduce((m, e) => Math.max(m, e.seq), 0);
+    const effects = [...(opts.effects ?? [])];
+    if (this.subscribers && this.subscribers.list().length > 0 && events.length > 0) {
+      // The state after these events, with the seqs they get if the commit succeeds.
+      const provisional = events.map(
+        (e, i) => ({ ...e, seq: expectedSeq + i + 1 }) as unknown as StoredEvent,
+      );
+      const all = [...incident.events, ...provisional];
+      const after: Incident = {
+        record: { ...incident.record, ...(opts.summary ?? {}) },
+        events: all,
+        state: foldIncident(all),
+      };
+      effects.push(...this.subscribers.effectsFor(after, provisional, this.now()));
+    }
+    const res = await guard(() =>
+      this.store.commit({
+        incidentId: incident.record.id,
+        expectedSeq,
+        requireOpen: opts.requireOpen,
+        events,
+        ...(opts.summary ? { summary: opts.summary } : {}),
+        ...(effects.length ? { effects } : {}),
+      }),
+    );
+    if (res.effects.length > 0) this.onEffects?.();
+    return res;
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -205,20 +266,37 @@ export class IncidentService {
     payload: Payload<T>,
     opts: { allowClosed?: boolean; check?: (i: Incident) => void } = {},
   ): Promise<RecordResult> {
-    const incident = await this.resolveIncident(ref);
-    if (!opts.allowClosed) assertOpen(incident);
-    opts.check?.(incident);
-    const event = this.event(ctx, type, payload);
-    const summary = summaryAfter(event);
-    const res = await guard(() => this.store.append(incident.record.id, [event], summary));
-    if (res.appended.length === 0) return { incident, recorded: false, events: [] };
-    const events = [...incident.events, ...res.appended];
-    const record = { ...incident.record, ...summary };
-    return {
-      incident: { record, events, state: foldIncident(events) },
-      recorded: true,
-      events: res.appended,
-    };
+    let incident = await this.resolveIncident(ref);
+    for (let run = 1; ; run++) {
+      if (!opts.allowClosed) assertOpen(incident);
+      opts.check?.(incident);
+      const event = this.event(ctx, type, payload);
+      const summary = summaryAfter(event);
+      let res: CommitResult;
+      try {
+        res = await this.commitDecided(incident, [event], {
+          ...(summary ? { summary } : {}),
+          requireOpen: !opts.allowClosed,
+        });
+      } catch (err) {
+        // Decided on a state that is no longer current: decide again on the fresh record.
+        if (err instanceof IncidentClosedError || err instanceof ConflictError) {
+          if (run >= MAX_RERUNS) throw busy(incident);
+          await pause(run);
+          incident = await this.load(incident.record.id);
+          continue;
+        }
+        throw err;
+      }
+      if (res.appended.length === 0) return { incident, recorded: false, events: [] };
+      const events = [...incident.events, ...res.appended];
+      const record = { ...incident.record, ...summary };
+      return {
+        incident: { record, events, state: foldIncident(events) },
+        recorded: true,
+        events: res.appended,
+      };
+    }
   }
 
   private event<T extends EventType>(ctx: Ctx, type: T, payload: Payload<T>): NewEvent {
@@ -436,9 +514,13 @@ export class IncidentService {
    * fresh: another replica may have closed it). Returns undefined when nothing was written.
    */
   async appendMessages(incidentId: string, events: NewEvent[]): Promise<AppendResult | undefined> {
-    const fresh = await guard(() => this.store.getIncident(incidentId));
-    if (!fresh || fresh.status === 'closed') return undefined;
-    return guard(() => this.store.append(incidentId, events));
+    try {
+      // "Open" is checked by the store in the same atomic write.
+      return await guard(() => this.store.commit({ incidentId, requireOpen: true, events }));
+    } catch (err) {
+      if (err instanceof IncidentClosedError) return undefined;
+      throw err;
+    }
   }
 
   /** Records a message edit, delete, pin or unpin (no fold on this path either). */
@@ -455,8 +537,8 @@ export class IncidentService {
     ctx: Ctx,
   ): Promise<{ recorded: boolean; events: StoredEvent[] }> {
     if (record.status === 'closed') return { recorded: false, events: [] };
-    const res = await guard(() => this.store.append(record.id, [this.event(ctx, type, payload)]));
-    return { recorded: res.appended.length > 0, events: res.appended };
+    const res = await this.appendMessages(record.id, [this.event(ctx, type, payload)]);
+    return { recorded: !!res && res.appended.length > 0, events: res?.appended ?? [] };
   }
 
   // ---- resolution and close --------------------------------------------------------------------
@@ -477,62 +559,73 @@ export class IncidentService {
   }
 
   /**
-   * Closes a resolved incident: renders the postmortem, hands it to `publish` (e.g. the Slack
-   * upload), stores it, and records the rendering and the close. If `publish` fails, nothing is
-   * marked closed.
+   * Closes a resolved incident, once: renders the postmortem, stores it, and commits
+   * `postmortem.rendered` + `closed` conditionally (on the version it decided on, only if still
+   * open). That commit is the claim: of concurrent closers exactly one wins; the others are
+   * re-run on the fresh record and told it is closed. `effects(markdown, incident)` (e.g. the
+   * upload of the draft) are written in the same commit, so they are owed exactly once.
    */
   async close(
     ref: IncidentRef,
     ctx: Ctx,
     opts: {
       template?: string;
-      publish?: (markdown: string, incident: Incident) => Promise<string | undefined>;
+      effects?: (markdown: string, incident: Incident) => NewEffect[];
     } = {},
-  ): Promise<{ incident: Incident; markdown: string; fileId?: string }> {
-    const incident = await this.resolveIncident(ref);
-    assertOpen(incident);
-    if (!incident.state.resolvedAt) {
-      throw new IncidentError(
-        'not_resolved',
-        `${formatIncidentNumber(incident.record.number)} is not resolved yet. Record when service was restored first: \`/incident resolve [time] [how it was resolved]\`, then \`/incident close\`.`,
+  ): Promise<{ incident: Incident; markdown: string }> {
+    let incident = await this.resolveIncident(ref);
+    for (let run = 1; ; run++) {
+      assertOpen(incident);
+      if (!incident.state.resolvedAt) {
+        throw new IncidentError(
+          'not_resolved',
+          `${formatIncidentNumber(incident.record.number)} is not resolved yet. Record when service was restored first: \`/incident resolve [time] [how it was resolved]\`, then \`/incident close\`.`,
+        );
+      }
+      const template = opts.template ?? this.defaultTemplate;
+      const markdown = this.render(incident, template);
+      const now = this.now();
+      const base = { actor: ctx.actor, source: ctx.source, recordedAt: now, occurredAt: now };
+      const events: NewEvent[] = [
+        { ...base, type: 'postmortem.rendered', template, format: 'md' },
+        { ...base, type: 'closed' },
+      ];
+      let res: CommitResult;
+      try {
+        res = await this.commitDecided(incident, events, {
+          summary: { status: 'closed' },
+          requireOpen: true,
+          effects: opts.effects?.(markdown, incident) ?? [],
+        });
+      } catch (err) {
+        if (err instanceof IncidentClosedError || err instanceof ConflictError) {
+          if (run >= MAX_RERUNS) throw busy(incident);
+          await pause(run);
+          incident = await this.load(incident.record.id);
+          continue;
+        }
+        throw err;
+      }
+      // Kept beside the record for exports; a failed save loses nothing (it can be rendered again).
+      await guard(() =>
+        this.store.savePostmortem({
+          incidentId: incident.record.id,
+          template,
+          format: 'md',
+          content: markdown,
+          renderedAt: now,
+        }),
       );
+      const all = [...incident.events, ...res.appended];
+      return {
+        incident: {
+          record: { ...incident.record, status: 'closed' },
+          events: all,
+          state: foldIncident(all),
+        },
+        markdown,
+      };
     }
-    const template = opts.template ?? this.defaultTemplate;
-    const markdown = this.render(incident, template);
-    const fileId = opts.publish ? await opts.publish(markdown, incident) : undefined;
-    const now = this.now();
-    const postmortem: RenderedPostmortem = {
-      incidentId: incident.record.id,
-      template,
-      format: 'md',
-      content: markdown,
-      renderedAt: now,
-    };
-    await guard(() => this.store.savePostmortem(postmortem));
-    const base = { actor: ctx.actor, source: ctx.source, recordedAt: now, occurredAt: now };
-    const events: NewEvent[] = [
-      {
-        ...base,
-        type: 'postmortem.rendered',
-        template,
-        format: 'md',
-        ...(fileId ? { fileId } : {}),
-      },
-      { ...base, type: 'closed' },
-    ];
-    const res = await guard(() =>
-      this.store.append(incident.record.id, events, { status: 'closed' }),
-    );
-    const all = [...incident.events, ...res.appended];
-    return {
-      incident: {
-        record: { ...incident.record, status: 'closed' },
-        events: all,
-        state: foldIncident(all),
-      },
-      markdown,
-      fileId,
-    };
   }
 }
 
@@ -555,6 +648,21 @@ function summaryAfter(e: NewEvent): Partial<IncidentSummary> | undefined {
     default:
       return undefined;
   }
+}
+
+/** How many times a use-case is decided again after its record changed underneath it. */
+const MAX_RERUNS = 30;
+
+/** A short random pause before deciding again, so contending writers spread out. */
+function pause(run: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(run, 10) * 2));
+}
+
+function busy(incident: Incident): IncidentError {
+  return new IncidentError(
+    'busy',
+    `${formatIncidentNumber(incident.record.number)} changed too often while this was being recorded, so nothing was saved. Please try again.`,
+  );
 }
 
 function assertOpen(incident: Incident): void {

@@ -1,7 +1,9 @@
 /**
- * The Slack app: Bolt wiring (HTTP receiver with /healthz, or Socket Mode), the shared
- * dependencies every Slack handler gets (`SlackDeps`), and the tracker of background work so
- * tests and shutdown can wait for it.
+ * The Slack app: Bolt wiring (HTTP receiver with /healthz, or Socket Mode), the request path
+ * (every request stored in the inbox before its ack, then processed per incident: requestPath.ts),
+ * the effect dispatcher and its subscriber registry (outbox.ts), the shared dependencies every
+ * Slack handler gets (`SlackDeps`), and the tracker of background work so tests and shutdown can
+ * wait for it.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server, ServerResponse } from 'node:http';
@@ -12,7 +14,10 @@ import type { IncidentService } from '../app/service';
 import { toBoltLogger, type Logger } from '../logger';
 import type { CommandModule, Settings, SlackOps, StatusCards } from './ports';
 import { createSlackOps } from './webOps';
-import { registerDispatcher } from './dispatcher';
+import { COMMAND, immediateAnswer, registerDispatcher } from './dispatcher';
+import { installRequestPath } from './requestPath';
+import { postmortemUploadSubscriber } from './postmortemUpload';
+import { EffectDispatcher, SubscriberRegistry } from '../app/outbox';
 import { createStatusCards } from './statusCard';
 import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
@@ -35,34 +40,22 @@ export interface SlackDeps {
   work: WorkTracker;
   /** The pinned status cards (set by createSlackApp once the card keeper exists). */
   cards: StatusCards;
+  /**
+   * The subscribers to recorded events (status card, paging, publishing …): register one here
+   * before `start()`; its effects are written with the events and delivered by `effects`.
+   */
+  subscribers: SubscriberRegistry;
+  /** Delivers the outbox (set by createSlackApp). */
+  effects?: EffectDispatcher;
   clock?: () => DateTime;
 }
 
 /**
- * Tracks in-flight asynchronous work (everything started by a Slack request, which keeps
- * running after the request is acknowledged), so tests and shutdown can `await work.idle()`.
- *
- * It also gives acknowledging requests priority over background work: work that calls
- * `yieldToRequests()` after its ack waits until no request is being received and acknowledged
- * (at most `maxWaitMs`), so a burst of commands is acknowledged as fast as by a bare app even
- * though each command then does several milliseconds of synchronous store work.
+ * Tracks in-flight asynchronous work (the processing of stored requests, effect deliveries), so
+ * tests and shutdown can `await work.idle()`.
  */
 export class WorkTracker {
   private readonly inflight = new Set<Promise<unknown>>();
-  private receiving = 0;
-  private lastRequestAt = -Infinity;
-  private readonly queue: { resolve: () => void; until: number }[] = [];
-  private pumping = false;
-  private wake: (() => void) | undefined;
-
-  /**
-   * @param quietMs how long without a new request counts as quiet (see yieldToRequests).
-   * @param maxWaitMs the longest a caller of yieldToRequests waits.
-   */
-  constructor(
-    private readonly quietMs = 5,
-    private readonly maxWaitMs = 2000,
-  ) {}
 
   /** Number of pieces of work in flight. */
   get size(): number {
@@ -92,69 +85,6 @@ export class WorkTracker {
     return done;
   }
 
-  /** The receiver got a request; call the returned function once it is answered. */
-  requestStarted(): () => void {
-    this.receiving += 1;
-    this.lastRequestAt = Date.now();
-    let finished = false;
-    return () => {
-      if (finished) return;
-      finished = true;
-      this.receiving -= 1;
-      if (this.receiving === 0) this.wake?.();
-    };
-  }
-
-  /**
-   * Lets requests be acknowledged first. Callers queue up; the queue is released one caller at
-   * a time, each when no request is in progress and none arrived in the last `quietMs` (after
-   * letting the event loop deliver the responses already written), or when the caller has
-   * waited `maxWaitMs`. Releasing one at a time, with turns of the event loop in between, means a
-   * request arriving meanwhile waits for at most one piece of work's synchronous part. Replies go
-   * out through response_url or the Web API, so these milliseconds cost users nothing.
-   */
-  yieldToRequests(opts: { maxWaitMs?: number } = {}): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.queue.push({ resolve, until: Date.now() + (opts.maxWaitMs ?? this.maxWaitMs) });
-      void this.pump();
-    });
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0) {
-        // Three turns of the event loop: written responses are flushed and new requests read.
-        await nextTurn();
-        await nextTurn();
-        await nextTurn();
-        const head = this.queue[0];
-        const now = Date.now();
-        const overdueIn = head.until - now;
-        const quietIn = this.lastRequestAt + this.quietMs - now;
-        if (overdueIn <= 0 || (this.receiving === 0 && quietIn <= 0)) {
-          this.queue.shift()?.resolve();
-          continue;
-        }
-        const wait = this.receiving === 0 ? Math.min(quietIn, overdueIn) : overdueIn;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            this.wake = undefined;
-            resolve();
-          }, wait);
-          this.wake = () => {
-            this.wake = undefined;
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
   /** Resolves when no work is in flight (including work started while waiting). */
   async idle(timeoutMs?: number): Promise<void> {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -175,8 +105,6 @@ export class WorkTracker {
     }
   }
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface CreateSlackAppOptions {
   config: AppConfig;
@@ -303,11 +231,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     deferInitialization: true,
   });
 
-  // Every request the receiver hands to Bolt is tracked from the moment it arrives (before the
-  // ack), including everything its listeners await, so `work.idle()` covers it.
-  const processEvent = app.processEvent.bind(app);
-  app.processEvent = (event) => work.track(processEvent(event));
-
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -333,12 +256,13 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     settings,
     work,
     cards: noCards,
+    subscribers: new SubscriberRegistry(),
     ...(opts.clock ? { clock: opts.clock } : {}),
   };
 
   const cards = createStatusCards(deps);
   deps.cards = cards;
-  registerDispatcher(app, deps, opts.registry);
+  const commands = registerDispatcher(app, deps, opts.registry);
   registerCapture(app, deps);
   registerShortcuts(app, deps);
   const home = registerHome(app, deps, config.homeDebounceMs);
@@ -353,32 +277,64 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     track: (p) => work.track(p),
   });
 
+  // Integrations register Subscribers here; their effects are committed with the events they
+  // follow from and delivered by the effect dispatcher (src/app/outbox.ts).
+  const effects = new EffectDispatcher({
+    store: service.store,
+    registry: deps.subscribers,
+    loadIncident: (id) => service.load(id),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    idlePollMs: config.inboxPollMs,
+    logger: logger.child({ component: 'effects' }),
+    track: (p) => work.track(p),
+  });
+  deps.effects = effects;
+  deps.subscribers.register(postmortemUploadSubscriber(deps));
+  service.useSubscribers(deps.subscribers, () => effects.wake());
+
+  // Receive → inbox → ack → per-partition processing (requestPath.ts). Installed after the
+  // listeners: it replays stored requests through them.
+  const requestPath = installRequestPath(app, {
+    store: service.store,
+    logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    track: (p) => work.track(p),
+    immediateAnswer: (body) =>
+      immediateAnswer(commands, typeof body.text === 'string' ? body.text : ''),
+    notSavedAnswer: (body, err) => ({
+      response_type: 'ephemeral',
+      text: notSavedText(typeof body.text === 'string' ? body.text : '', err),
+    }),
+    leaseMs: config.inboxLeaseMs,
+    pollMs: config.inboxPollMs,
+  });
+
   return {
     app,
     deps,
     reminders,
     async start() {
       await app.init();
+      let port = config.port;
       if (receiver instanceof HTTPReceiver) {
         const server = (await app.start(config.port)) as Server;
-        // Count requests being received and answered, so background work can let them go first.
-        server.prependListener('request', (_req, res: ServerResponse) => {
-          const done = work.requestStarted();
-          res.once('finish', done);
-          res.once('close', done);
-        });
-        started = true;
-        reminders.start();
-        return { port: (server.address() as AddressInfo).port };
+        port = (server.address() as AddressInfo).port;
+      } else {
+        await app.start();
       }
-      await app.start();
       started = true;
       reminders.start();
+      // Requests stored but not processed by an earlier run (a crash), then effects still owed.
+      await requestPath.start();
+      effects.start();
+      if (receiver instanceof HTTPReceiver) return { port };
       return { port: socket?.port ?? config.port, connected: socket?.health().connected };
     },
     async stop() {
       const wasStarted = started;
       started = false;
+      // 1. Stop accepting requests; 2. finish the stored requests already started (the others
+      // stay in the inbox); 3. let the deliveries in flight finish (the others stay owed).
       if (wasStarted) {
         try {
           await app.stop();
@@ -386,6 +342,8 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
           logger.warn({ err }, 'stopping the Slack receiver failed');
         }
       }
+      await requestPath.stop();
+      await effects.stop();
       await work.idle(30_000).catch((err: unknown) => {
         logger.warn({ err, inFlight: work.size }, 'shutdown: some work did not finish');
       });
@@ -404,4 +362,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
       timer = setTimeout(() => reject(new Error(message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** The ack of a command whose request could not be stored: nothing was saved, here it is again. */
+function notSavedText(typed: string, err: unknown): string {
+  const why = err instanceof Error ? ` (${err.message})` : '';
+  const line = `${COMMAND} ${typed}`.replace(/\s+/g, ' ').trim();
+  const clipped = line.length > 2900 ? `${line.slice(0, 2899)}…` : line;
+  return `The incident store is not reachable right now, so nothing was saved${why}. Please try again in a moment.\nNothing you typed is lost — here it is to try again:\n> ${clipped}`;
 }

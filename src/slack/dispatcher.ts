@@ -1,11 +1,12 @@
 /**
  * The `/incident` command handler, and the router for the command modules' buttons and modals.
  *
- * The ack is sent first and empty (Slack wants it within 3 s, and its latency is benchmarked).
- * Only cheap, synchronous answers ride in the ack body: an empty command (help) and an unknown
- * subcommand. Everything else runs after the ack as tracked work: resolve the user and the
- * channel's incident, run the module, deliver its reply (ephemeral through the command's
- * response_url, the in-channel line with chat.postMessage).
+ * These listeners run on a request already stored in the inbox and acknowledged (see
+ * requestPath.ts): their `ack` is a no-op then. Only cheap answers that record nothing ride in the
+ * ack body: an empty command (help) and an unknown subcommand (`immediateAnswer`, given by the
+ * request path before storing). Everything else: resolve the user and the channel's incident, run
+ * the module, deliver its reply (ephemeral through the command's response_url while Slack accepts
+ * it — 30 minutes —, else chat.postEphemeral; the in-channel line with chat.postMessage).
  */
 import type {
   App,
@@ -16,6 +17,7 @@ import type {
 } from '@slack/bolt';
 import { registry as defaultModules, helpText } from '../../commands';
 import { IncidentError } from '../app/errors';
+import { currentRequest } from '../app/requestContext';
 import type { Incident } from '../app/service';
 import { OPEN_STATUSES, formatIncidentNumber } from '../core/model';
 import { StoreUnavailableError } from '../store/store';
@@ -70,6 +72,25 @@ export function defaultRegistry(): Registry {
   return makeRegistry(defaultModules, helpText);
 }
 
+/** Slack accepts posts to a command's response_url for 30 minutes; a little margin. */
+export const RESPONSE_URL_TTL_MS = 29 * 60_000;
+
+/**
+ * The answer given in the ack to a command that records nothing (empty: help; unknown
+ * subcommand), or undefined when the command must be stored and run.
+ */
+export function immediateAnswer(registry: Registry, text: string): object | undefined {
+  const { name } = splitCommand(text);
+  if (!name) return { response_type: 'ephemeral', text: registry.help() };
+  if (!registry.find(name)) {
+    return {
+      response_type: 'ephemeral',
+      text: `I don't know \`${COMMAND} ${clipInline(name, 40).replace(/`/g, "'")}\`.\n\n${registry.help()}`,
+    };
+  }
+  return undefined;
+}
+
 /** Registers `/incident`, the module buttons (`<command>:<key>`) and modal submissions. */
 export function registerDispatcher(
   app: App,
@@ -84,27 +105,18 @@ export function registerDispatcher(
 
   app.command(COMMAND, async ({ command, ack }) => {
     const { name, args } = splitCommand(command.text ?? '');
-    if (!name) {
-      await ack({ response_type: 'ephemeral', text: registry.help() });
-      return;
-    }
+    const immediate = immediateAnswer(registry, command.text ?? '');
     const mod = registry.find(name);
-    if (!mod) {
-      await ack({
-        response_type: 'ephemeral',
-        text: `I don't know \`${COMMAND} ${clipInline(name, 40).replace(/`/g, "'")}\`.\n\n${registry.help()}`,
-      });
+    if (immediate || !mod) {
+      await ack(immediate);
       return;
     }
     await ack();
-    // Acknowledging other requests goes first; the reply is not needed within 3 s.
-    await deps.work.yieldToRequests();
     await runCommand(deps, mod, args, command);
   });
 
   app.action<BlockAction>(ROUTED_ID, async ({ ack, body, action }) => {
     await ack();
-    await deps.work.yieldToRequests();
     const m = ROUTED_ID.exec(action.action_id);
     if (!m) return;
     const mod = registry.modules.find((x) => x.name === m[1]);
@@ -136,7 +148,6 @@ export function registerDispatcher(
     async ({ ack, body, view }) => {
       // Close the modal right away; the reply goes to the user as a message.
       await ack();
-      await deps.work.yieldToRequests();
       const m = ROUTED_ID.exec(view.callback_id);
       if (!m) return;
       const mod = registry.modules.find((x) => x.name === m[1]);
@@ -177,7 +188,9 @@ async function runCommand(
   const typed = `${COMMAND} ${command.text.trim()}`;
   const where = { command: mod.name, channel: command.channel_id, user: command.user_id };
   const respond = (reply: Reply): Promise<void> =>
-    postResponseUrl(deps, command.response_url, reply, where);
+    responseUrlAlive(deps)
+      ? postResponseUrl(deps, command.response_url, reply, where)
+      : postEphemeral(deps, command.channel_id, command.user_id, reply, where);
   try {
     const user = await resolveUser(deps, command.user_id, command.user_name);
     let incident: Incident | undefined;
@@ -222,7 +235,7 @@ interface Interaction {
 async function runInteraction(deps: SlackDeps, i: Interaction): Promise<void> {
   const where = { command: i.mod.name, channel: i.channel, user: i.userId, via: i.label };
   const respond = async (reply: Reply): Promise<void> => {
-    if (i.responseUrl) {
+    if (i.responseUrl && responseUrlAlive(deps)) {
       return postResponseUrl(deps, i.responseUrl, reply, where, i.replaceOriginal);
     }
     return postEphemeral(deps, i.channel, i.userId, reply, where);
@@ -315,12 +328,22 @@ function actionValue(action: BlockAction['actions'][number]): string {
 
 // ---- shared ----------------------------------------------------------------------------------
 
+/** Whether the stored request being processed is young enough for Slack to take its response_url. */
+function responseUrlAlive(deps: SlackDeps): boolean {
+  const req = currentRequest();
+  if (!req) return true;
+  const now = (deps.clock ? deps.clock() : deps.service.now()).toMillis();
+  return now - req.receivedAt.toMillis() < RESPONSE_URL_TTL_MS;
+}
+
 function buildContext(
   deps: SlackDeps,
   c: Pick<CommandContext, 'team' | 'channel' | 'user' | 'triggerId' | 'key' | 'incident'>,
 ): CommandContext {
+  const received = currentRequest()?.receivedAt;
   return {
     ...c,
+    ...(received ? { receivedAt: received } : {}),
     service: deps.service,
     slack: deps.slack,
     cards: deps.cards,

@@ -243,7 +243,7 @@ export function serviceCtx(ctx: CommandContext, at?: DateTime): Ctx {
   return {
     actor: actorOf(ctx),
     source: 'command',
-    ...(at ? { at } : {}),
+    ...(at ? { at } : ctx.receivedAt ? { at: ctx.receivedAt } : {}),
     ...(ctx.key ? { key: ctx.key } : {}),
   };
 }

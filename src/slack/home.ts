@@ -106,7 +106,6 @@ export function registerHome(app: App, deps: SlackDeps, debounceMs: number): Hom
 
   app.action<BlockAction<ButtonAction>>(HOME_ACTIONS.done, async ({ ack, body, action }) => {
     await ack();
-    await deps.work.yieldToRequests();
     const [incidentId, actionId] = (action.value ?? '').split('|');
     if (!incidentId || !actionId) return;
     try {

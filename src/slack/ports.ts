@@ -66,6 +66,11 @@ export interface CommandContext {
   triggerId?: string;
   /** A per-invocation idempotency key base (e.g. `cmd:<trigger_id>`). */
   key?: string;
+  /**
+   * When Slack delivered the request (stored with it in the inbox): an entry without a typed
+   * time is recorded at this time, even when it is processed later (after a restart).
+   */
+  receivedAt?: DateTime;
   /** The incident whose channel this is, if any (resolved by the dispatcher). */
   incident?: Incident;
   service: IncidentService;

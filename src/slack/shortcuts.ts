@@ -55,7 +55,6 @@ export function registerShortcuts(app: App, deps: SlackDeps): void {
       { type: 'message_action', callback_id: SHORTCUT_IDS[kind] },
       async ({ ack, shortcut }) => {
         await ack();
-        await deps.work.yieldToRequests();
         await guarded(deps, shortcut.response_url, () => captureShortcut(deps, kind, shortcut));
       },
     );
@@ -65,7 +64,6 @@ export function registerShortcuts(app: App, deps: SlackDeps): void {
     { type: 'message_action', callback_id: SHORTCUT_IDS.declare },
     async ({ ack, shortcut }) => {
       await ack();
-      await deps.work.yieldToRequests();
       await guarded(deps, shortcut.response_url, () => declareShortcut(deps, shortcut));
     },
   );
@@ -74,7 +72,6 @@ export function registerShortcuts(app: App, deps: SlackDeps): void {
     { callback_id: PICK_CALLBACK, type: 'view_submission' },
     async ({ ack, body, view }) => {
       await ack();
-      await deps.work.yieldToRequests();
       const meta = parsePickMeta(view.private_metadata);
       if (!meta) return;
       const values = view.state.values;

@@ -133,46 +133,115 @@ describe('IncidentService', () => {
     expect(open.map((r) => r.number)).toEqual([1]);
   });
 
-  test('close requires resolution, renders, publishes, stores, then refuses further changes', async () => {
+  test('close requires resolution, renders, stores, commits its effects, then refuses further changes', async () => {
     const i = await start();
     await expect(service.close(i.record.id, ctx())).rejects.toMatchObject({ code: 'not_resolved' });
     await service.resolve(i.record.id, 'pool size restored', ctx({ at: at('11:45') }));
-    const published: string[] = [];
+    const rendered: string[] = [];
     const closed = await service.close(i.record.id, ctx(), {
       template: 'concise',
-      publish: async (md) => {
-        published.push(md);
-        return 'F123';
+      effects: (md, incident) => {
+        rendered.push(md);
+        return [{ key: `upload:${incident.record.id}`, kind: 'x.upload', payload: null }];
       },
     });
-    expect(published[0]).toContain('# INC-1 Checkout errors (concise)');
-    expect(closed.fileId).toBe('F123');
+    expect(rendered[0]).toContain('# INC-1 Checkout errors (concise)');
+    expect(closed.markdown).toBe(rendered[0]);
     expect(closed.incident.state.status).toBe('closed');
-    expect((await store.latestPostmortem(i.record.id))?.content).toBe(published[0]);
+    expect((await store.latestPostmortem(i.record.id))?.content).toBe(rendered[0]);
     const events = await store.loadEvents(i.record.id);
     expect(events.map((e) => e.type)).toEqual(
       expect.arrayContaining(['postmortem.rendered', 'closed']),
     );
+    const now = DateTime.utc();
+    const owed = await store.claimEffects({
+      owner: 't',
+      now,
+      leaseUntil: now.plus({ minutes: 1 }),
+      limit: 10,
+    });
+    expect(owed.map((e) => e.key)).toEqual([`upload:${i.record.id}`]);
     await expect(service.log(i.record.id, 'late', ctx())).rejects.toMatchObject({ code: 'closed' });
   });
 
-  test('a failed publish leaves the incident open', async () => {
+  test('five concurrent closes from two connections: one close, one upload owed, the others told it is closed', async () => {
     const i = await start();
     await service.resolve(i.record.id, undefined, ctx());
-    await expect(
-      service.close(i.record.id, ctx(), {
-        publish: async () => {
-          throw new Error('upload failed');
-        },
-      }),
-    ).rejects.toThrow('upload failed');
-    expect((await service.load(i.record.id)).state.status).toBe('resolved');
+    const other = openSqliteStore({ dataDir: dir });
+    try {
+      const second = new IncidentService({ store: other, render: () => 'draft', clock: () => NOW });
+      const loaded = [await service.load(i.record.id), await second.load(i.record.id)];
+      const results = await Promise.allSettled(
+        [0, 1, 2, 3, 4].map((n) =>
+          (n % 2 ? second : service).close(loaded[n % 2], ctx(), {
+            effects: (_md, inc) => [
+              { key: `upload:${inc.record.id}`, kind: 'x.upload', payload: n },
+            ],
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'closed' });
+      }
+      const events = await store.loadEvents(i.record.id);
+      expect(events.filter((e) => e.type === 'closed')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'postmortem.rendered')).toHaveLength(1);
+      const now = DateTime.utc();
+      const owed = await store.claimEffects({
+        owner: 't',
+        now,
+        leaseUntil: now.plus({ minutes: 1 }),
+        limit: 10,
+      });
+      expect(owed).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('twenty hypotheses raised at once from two connections get twenty distinct ids, each as stored', async () => {
+    const i = await start();
+    const other = openSqliteStore({ dataDir: dir });
+    try {
+      const second = new IncidentService({ store: other, render: () => '', clock: () => NOW });
+      const loaded = await service.load(i.record.id);
+      const told = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          (n % 2 ? second : service)
+            .raiseHypothesis(loaded, `idea ${n}`, ctx({ key: `hyp-${n}` }))
+            .then((r) => ({ n, id: r.hypothesis?.id })),
+        ),
+      );
+      expect(new Set(told.map((t) => t.id)).size).toBe(20);
+      const state = (await service.load(i.record.id)).state;
+      for (const t of told) {
+        expect(state.hypotheses.find((h) => h.id === t.id)?.text).toBe(`idea ${t.n}`);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('nothing is recorded into an incident closed meanwhile (decided on a stale snapshot)', async () => {
+    const i = await start();
+    await service.resolve(i.record.id, undefined, ctx());
+    const stale = await service.load(i.record.id);
+    await service.close(i.record.id, ctx());
+    const before = (await store.loadEvents(i.record.id)).length;
+    await expect(service.log(stale, 'too late', ctx())).rejects.toMatchObject({ code: 'closed' });
+    const msg = service.messageEvent(
+      { text: 'chat after close', ts: '1741089600.000100', channel: 'C1' } as never,
+      { actor: alice, source: 'message', key: 'msg:C1:1741089600.000100' },
+    );
+    expect(await service.appendMessages(i.record.id, [msg])).toBeUndefined();
+    expect((await store.loadEvents(i.record.id)).length).toBe(before);
   });
 
   test('store outages become a "nothing was saved" error', async () => {
     const i = await start();
     const failing = Object.create(store) as IncidentStore;
-    failing.append = async () => {
+    failing.commit = async () => {
       throw new StoreUnavailableError('database is locked');
     };
     const broken = new IncidentService({ store: failing, render: () => '', clock: () => NOW });

@@ -1,0 +1,28 @@
+/**
+ * What the code handling one stored request may need to know about it, without threading it
+ * through every call: when Slack delivered it (untimed entries are stamped with that time, not
+ * with the moment the work ran) and whether it is being processed again after a restart.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DateTime } from 'luxon';
+
+export interface RequestInfo {
+  /** When the receiver got the request from Slack (stored with it in the inbox). */
+  receivedAt: DateTime;
+  /** True when the request is processed after a restart (or another replica gave it up). */
+  recovered: boolean;
+  /** The inbox key (`cmd:<trigger_id>`, `evt:<event_id>` …). */
+  key: string;
+}
+
+const storage = new AsyncLocalStorage<RequestInfo>();
+
+/** Runs `fn` as the processing of one stored request. */
+export function runAsRequest<T>(info: RequestInfo, fn: () => Promise<T>): Promise<T> {
+  return storage.run(info, fn);
+}
+
+/** The stored request being processed, if any. */
+export function currentRequest(): RequestInfo | undefined {
+  return storage.getStore();
+}
