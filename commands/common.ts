@@ -85,11 +85,13 @@ export const esc = escapeSlackText;
 export function recorded(
   ctx: CommandContext,
   incident: Incident,
-  res: { recorded: boolean },
+  res: { recorded: boolean; events?: readonly unknown[] },
   inChannel: string,
   ephemeral: string,
 ): Reply {
-  if (!res.recorded) {
+  // Not recorded now but found under this request's key: the same request processed again after
+  // a restart. Its answer (and card refresh) may never have gone out: give it.
+  if (!res.recorded && !res.events?.length) {
     return { ephemeral: `Already recorded in ${incLabel(incident)}; nothing changed.` };
   }
   ctx.cards.refresh(incident.record.id);

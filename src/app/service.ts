@@ -288,7 +288,13 @@ export class IncidentService {
         }
         throw err;
       }
-      if (res.appended.length === 0) return { incident, recorded: false, events: [] };
+      if (res.appended.length === 0) {
+        // Already recorded under this key (the same request processed again after a restart):
+        // the events it recorded then, so the answer can name them.
+        const key = event.key;
+        const earlier = key === undefined ? [] : incident.events.filter((e) => e.key === key);
+        return { incident, recorded: false, events: earlier };
+      }
       const events = [...incident.events, ...res.appended];
       const record = { ...incident.record, ...summary };
       return {

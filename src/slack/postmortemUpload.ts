@@ -57,7 +57,9 @@ export function postmortemUploadSubscriber(
         try {
           await deps.slack.upload(p.channel, p.filename, content, p.title);
         } catch (err) {
-          const code = slackErrorCode(err);
+          const data = (err as { data?: { error?: unknown } }).data;
+          const code =
+            slackErrorCode(err) ?? (typeof data?.error === 'string' ? data.error : undefined);
           const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
           if (typeof retryAfter === 'number') {
             throw new RetryableEffectError(

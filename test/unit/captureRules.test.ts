@@ -459,7 +459,7 @@ describe('createMessageRecorder (group commit)', () => {
   it('appends messages that arrive together in one store write, each caller told its own outcome', async () => {
     const rec = await open();
     const recorder = createMessageRecorder(service);
-    const append = jest.spyOn(store, 'append');
+    const append = jest.spyOn(store, 'commit');
     const tss = Array.from(
       { length: 50 },
       (_, i) => `17410827${String(i).padStart(2, '0')}.000100`,
@@ -470,7 +470,7 @@ describe('createMessageRecorder (group commit)', () => {
       recorder.record(rec, msg(tss[7]!), ctx(tss[7]!)),
     ]);
     expect(append).toHaveBeenCalledTimes(1);
-    expect(append.mock.calls[0]![1]).toHaveLength(51);
+    expect(append.mock.calls[0]![0].events).toHaveLength(51);
     expect(results.filter((r) => r.recorded)).toHaveLength(50);
     expect(results[7]!.recorded).toBe(true);
     expect(results[50]!.recorded).toBe(false);
@@ -486,10 +486,12 @@ describe('createMessageRecorder (group commit)', () => {
     const recorder = createMessageRecorder(service);
     const count = async () =>
       (await service.load(rec.id)).events.filter((e) => e.type === 'chat.message').length;
-    void recorder.record(rec, msg('3.1'), ctx('3.1'));
-    void recorder.record(rec, msg('3.2'), ctx('3.2'));
-    expect(await count()).toBe(0);
+    const done: string[] = [];
+    void recorder.record(rec, msg('3.1'), ctx('3.1')).then(() => done.push('3.1'));
+    void recorder.record(rec, msg('3.2'), ctx('3.2')).then(() => done.push('3.2'));
+    expect(done).toEqual([]);
     await recorder.settled(rec.id);
+    expect(done.sort()).toEqual(['3.1', '3.2']);
     expect(await count()).toBe(2);
     await recorder.settled('no-such-incident');
   });
@@ -498,14 +500,14 @@ describe('createMessageRecorder (group commit)', () => {
     const a = await open('A');
     const b = await open('B');
     const recorder = createMessageRecorder(service, { maxBatch: 10 });
-    const append = jest.spyOn(store, 'append');
+    const append = jest.spyOn(store, 'commit');
     await Promise.all(
       Array.from({ length: 25 }, (_, i) => {
         const ts = `17410827${String(i).padStart(2, '0')}.000100`;
         return recorder.record(i % 5 === 0 ? b : a, msg(ts), ctx(ts));
       }),
     );
-    expect(append.mock.calls.every((c) => c[1].length <= 10)).toBe(true);
+    expect(append.mock.calls.every((c) => c[0].events.length <= 10)).toBe(true);
     const count = async (id: string) =>
       (await service.load(id)).events.filter((e) => e.type === 'chat.message').length;
     expect(await count(a.id)).toBe(20);
@@ -536,7 +538,7 @@ describe('createMessageRecorder (group commit)', () => {
     );
 
     const append = jest
-      .spyOn(store, 'append')
+      .spyOn(store, 'commit')
       .mockRejectedValue(new StoreUnavailableError('disk gone'));
     const results = await Promise.allSettled([
       recorder.record(other, msg('2.1'), ctx('2.1')),

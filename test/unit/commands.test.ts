@@ -18,6 +18,9 @@ import type { TimelineItem } from '../../src/core/fold';
 import type { CommandContext, Settings, SlackOps, SlackUser } from '../../src/slack/ports';
 import { UsageError } from '../../src/slack/ports';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { EffectDispatcher, SubscriberRegistry } from '../../src/app/outbox';
+import { createLogger } from '../../src/logger';
+import { postmortemUploadSubscriber } from '../../src/slack/postmortemUpload';
 
 const T0 = DateTime.fromISO('2025-03-11T21:30:00Z', { zone: 'utc' });
 const USERS: Record<string, SlackUser> = {
@@ -367,15 +370,31 @@ describe('timeline', () => {
 });
 
 describe('close', () => {
-  it('does not close when the upload fails, and says so', async () => {
+  /** Delivers the effects the close owes (the upload) with the real subscriber over `slack`. */
+  async function deliverOwed(): Promise<void> {
+    const registry = new SubscriberRegistry().register(
+      postmortemUploadSubscriber({ slack, service, logger: createLogger('silent') }),
+    );
+    const dispatcher = new EffectDispatcher({ store, registry, clock: () => now });
+    while ((await dispatcher.runOnce()) > 0);
+  }
+
+  it('closes once; a failed upload is reported in the channel and the draft is kept', async () => {
     const i = await start();
     const c = { channel: i.state.channel };
     await run('resolve', c);
     slack.fail.upload = 'file_upload_failed';
     const mod = closeCommand.actions?.anyway;
     const r = await mod?.(i.record.id, ctx(c));
-    expect(r?.ephemeral).toContain('NOT closed');
-    expect((await service.load(i.record.id)).state.status).toBe('resolved');
+    expect(r?.ephemeral).toContain('INC-1 closed');
+    expect((await service.load(i.record.id)).state.status).toBe('closed');
+    await deliverOwed();
+    const notice = slack.calls.filter((x) => x.method === 'post').at(-1);
+    expect(notice?.args[0]).toBe(i.state.channel);
+    expect(String(notice?.args[1])).toContain('could not upload the postmortem draft of INC-1');
+    expect((await store.latestPostmortem(i.record.id))?.content).toContain('# Checkout is failing');
+    // A second close is told it is closed; nothing is uploaded twice.
+    await expect(mod?.(i.record.id, ctx(c))).rejects.toMatchObject({ code: 'closed' });
   });
 
   it('posts the summary in the incident channel when clicked elsewhere', async () => {
@@ -390,8 +409,11 @@ describe('close', () => {
     const post = slack.calls.filter((c) => c.method === 'post').at(-1);
     expect(post?.args[0]).toBe(i.state.channel);
     expect(String(post?.args[1])).toContain('INC-1 closed');
-    const upload = slack.calls.find((c) => c.method === 'upload');
-    expect(upload?.args.slice(0, 2)).toEqual([i.state.channel, 'postmortem-INC-1.md']);
+    await deliverOwed();
+    const uploads = slack.calls.filter((c) => c.method === 'upload');
+    expect(uploads.map((u) => u.args.slice(0, 2))).toEqual([
+      [i.state.channel, 'postmortem-INC-1.md'],
+    ]);
     const rendered = (await service.load(i.record.id)).events.find(
       (e) => e.type === 'postmortem.rendered',
     );
