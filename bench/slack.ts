@@ -15,6 +15,10 @@
  *    each message exactly once.
  * 3. chat.update calls for the status card during a 1,000-message burst (and the same 1,000
  *    paced at 100/s over 10 s), against the bound of the 3 s coalescing: ceil(seconds / 3) + 1.
+ * 4. Beside a bare Bolt app and the durable floor (a minimal Bolt app that inserts each request
+ *    into SQLite, WAL + synchronous=FULL, before acking): 300 sequential commands, then 2,000
+ *    message events with 16 in flight, per app: ack p50/p99, events/s (acked; recorded), event-loop
+ *    delay p99 during the events (perf_hooks monitorEventLoopDelay), and everything recorded once.
  *
  * Runs under plain node after `tsc -p tsconfig.build.json` (no jest): it imports the harness in
  * test/helpers (testBot, signing, slackEmulator), which imports no test framework; tsc compiles
@@ -22,9 +26,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import Database from 'better-sqlite3';
 import { eventCallbackBody, slashCommandBody, TEST_SIGNING_SECRET } from '../test/helpers/signing';
 import { startTestBot, type TestBot } from '../test/helpers/testBot';
 
@@ -160,6 +168,113 @@ async function startBareApp(): Promise<{ url: string; app: App; stop(): Promise<
     url: `http://127.0.0.1:${port}/slack/events`,
     app,
     stop: () => app.stop() as Promise<void>,
+  };
+}
+
+/**
+ * The durable floor: a minimal Bolt app that writes each request it receives to SQLite (WAL,
+ * synchronous=FULL; one insert, on its main thread) before acknowledging it. Nothing else.
+ */
+async function startFloorApp(
+  dir: string,
+): Promise<{ url: string; app: App; count(): number; stop(): Promise<void> }> {
+  const db = new Database(path.join(dir, 'floor.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE requests (id INTEGER PRIMARY KEY, key TEXT UNIQUE, body TEXT NOT NULL)');
+  const insert = db.prepare(
+    'INSERT INTO requests (key, body) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  );
+  const receiver = new HTTPReceiver({
+    signingSecret: TEST_SIGNING_SECRET,
+    endpoints: '/slack/events',
+    port: 0,
+    processBeforeResponse: false,
+    logLevel: LogLevel.ERROR,
+  });
+  const app = new App({
+    receiver,
+    authorize: async () => ({ botToken: 'xoxb-bench', botId: 'B_BENCH', botUserId: 'U_BENCH' }),
+    logLevel: LogLevel.ERROR,
+  });
+  const process = app.processEvent.bind(app);
+  app.processEvent = async (event) => {
+    const b = event.body as { event_id?: string; trigger_id?: string };
+    insert.run(b.event_id ?? b.trigger_id ?? null, JSON.stringify(event.body));
+    return process(event);
+  };
+  app.command('/incident', async ({ ack }) => {
+    await ack();
+  });
+  app.event('message', async () => undefined);
+  const server = (await app.start(0)) as Server;
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/slack/events`,
+    app,
+    count: () => (db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n,
+    stop: async () => {
+      await app.stop();
+      db.close();
+    },
+  };
+}
+
+/** One app's run of the comparison: 300 sequential commands, then 2,000 events, 16 in flight. */
+interface Comparison {
+  cmdP50: number;
+  cmdP99: number;
+  evtP50: number;
+  evtP99: number;
+  ackedPerSecond: number;
+  recordedPerSecond: number;
+  eldP99: number;
+  recordedOnce: string;
+}
+
+async function compareRun(
+  gen: LoadGen,
+  target: { url: string; secret: string },
+  channel: string,
+  label: string,
+  responseUrl: (id: string) => string,
+  settle: () => Promise<void>,
+  recorded: () => Promise<{ commands: number; events: number } | undefined>,
+): Promise<Comparison> {
+  const cmds = Array.from({ length: COMMANDS }, (_, i) =>
+    commandRequest(channel, i, `${label}-cmp`, responseUrl(`${label}-cmp-${i}`)),
+  );
+  const cmd = await gen.run(target.url, target.secret, cmds, 1);
+  await settle();
+  const base = Math.floor(Date.now() / 1000) - 43_200;
+  const evts = Array.from({ length: MESSAGES }, (_, i) =>
+    eventRequest(
+      messageEvent(channel, `${base + Math.floor(i / 100)}.${String(i).padStart(6, '0')}`, i),
+      `EvCMP${label}${i}`,
+    ),
+  );
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  const t0 = performance.now();
+  const evt = await gen.run(target.url, target.secret, evts, IN_FLIGHT);
+  const ackedMs = performance.now() - t0;
+  await settle();
+  const recordedMs = performance.now() - t0;
+  eld.disable();
+  const r = await recorded();
+  return {
+    cmdP50: percentile(cmd.lat, 50),
+    cmdP99: percentile(cmd.lat, 99),
+    evtP50: percentile(evt.lat, 50),
+    evtP99: percentile(evt.lat, 99),
+    ackedPerSecond: MESSAGES / (ackedMs / 1000),
+    recordedPerSecond: MESSAGES / (recordedMs / 1000),
+    eldP99: eld.percentile(99) / 1e6,
+    recordedOnce: !r
+      ? 'n/a (stores nothing)'
+      : r.commands === COMMANDS && r.events === MESSAGES
+        ? `yes (${r.commands} + ${r.events})`
+        : `NO (${r.commands} commands, ${r.events} events)`,
   };
 }
 
@@ -419,6 +534,72 @@ export async function runSlackBench(): Promise<Record<string, number | string>> 
       'burst messages recorded (burst / paced)': `${burst.stored} / ${paced.stored}`,
     };
     phase('burst');
+    // ---- 4. beside the durable floor and the bare app ------------------------------------------
+    const floorDir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-floor-'));
+    const floor = await startFloorApp(floorDir);
+    const bare2 = await startBareApp();
+    try {
+      bare2.app.event('message', async () => undefined);
+      const cmpInc = await openIncident(bot, 'Bench comparison');
+      const noSettle = async () => undefined;
+      const bareCmp = await compareRun(
+        gen,
+        { url: bare2.url, secret: TEST_SIGNING_SECRET },
+        cmpInc.channel,
+        'bare',
+        responseUrl,
+        noSettle,
+        async () => undefined,
+      );
+      const floorCmp = await compareRun(
+        gen,
+        { url: floor.url, secret: TEST_SIGNING_SECRET },
+        cmpInc.channel,
+        'floor',
+        responseUrl,
+        noSettle,
+        async () => {
+          const n = floor.count();
+          return { commands: Math.min(n, COMMANDS), events: Math.max(0, n - COMMANDS) };
+        },
+      );
+      const botCmp = await compareRun(
+        gen,
+        { url: bot.url, secret: bot.signingSecret },
+        cmpInc.channel,
+        'bot',
+        responseUrl,
+        () => bot.idle(),
+        async () => {
+          const events = (await bot.service.load(cmpInc.id)).events;
+          return {
+            commands: events.filter(
+              (e) => e.type === 'timeline.entry' && e.text.startsWith('bench bot-cmp entry'),
+            ).length,
+            events: events.filter((e) => e.type === 'chat.message').length,
+          };
+        },
+      );
+      const row = (c: Comparison): string =>
+        `cmd ack p50 ${round(c.cmdP50)} / p99 ${round(c.cmdP99)} ms; event ack p50 ${round(c.evtP50)} / p99 ${round(c.evtP99)} ms; ${Math.round(c.ackedPerSecond)} events/s acked, ${Math.round(c.recordedPerSecond)}/s recorded; event-loop delay p99 ${round(c.eldP99)} ms; recorded once: ${c.recordedOnce}`;
+      results['comparison: bare Bolt app'] = row(bareCmp);
+      results['comparison: durable floor (Bolt + SQLite WAL/FULL insert before ack)'] =
+        row(floorCmp);
+      results['comparison: incident-bot (inbox before ack)'] = row(botCmp);
+      results['bot / floor: cmd ack p50, event ack p50 (targets <= 1.5)'] =
+        `${round(botCmp.cmdP50 / floorCmp.cmdP50)}, ${round(botCmp.evtP50 / floorCmp.evtP50)}`;
+      results['bot / floor: events/s acked (target >= 0.8)'] = round(
+        botCmp.ackedPerSecond / floorCmp.ackedPerSecond,
+      );
+      results[
+        'bot: ack p99 commands / events (target <= 50 ms), loop delay p99 (target <= 20 ms)'
+      ] = `${round(botCmp.cmdP99)} / ${round(botCmp.evtP99)} ms, ${round(botCmp.eldP99)} ms`;
+    } finally {
+      await floor.stop().catch(() => undefined);
+      await bare2.stop().catch(() => undefined);
+      rmSync(floorDir, { recursive: true, force: true });
+    }
+    phase('comparison');
     console.log(`  (phases: ${phases.join(', ')})`);
     printTable(results, {
       ackOk: botP99 <= 50 && botP50 <= 1.5 * bareP50,
