@@ -176,7 +176,7 @@ export const closeCommand: CommandModule = {
     if (s.status === 'closed' || incident.record.status === 'closed' || !s.resolvedAt) {
       return doClose(ctx, incident.record.id, explicit);
     }
-    const findings = reviewDraft(s);
+    const findings = reviewDraft(s, { gapMinutes: ctx.settings.gapMinutes });
     if (findings.length === 0) return doClose(ctx, incident.record.id, explicit);
     const review = reviewBlocks(incident, findings, buttonValue(incident.record.id, explicit));
     return { ephemeral: review.text, blocks: review.blocks };

@@ -54,7 +54,7 @@ export const postmortemCommand: CommandModule = {
     const template = parseTemplate(args, ctx, usage);
     const { incident, markdown } = await ctx.service.draftPostmortem(current, template);
     const channel = incidentChannel(incident, ctx);
-    const findings = reviewDraft(incident.state);
+    const findings = reviewDraft(incident.state, { gapMinutes: ctx.settings.gapMinutes });
     const review = findings.length
       ? `\nBefore closing, the draft is missing:\n${findingLines(findings)}`
       : '\nThe review found nothing missing.';

@@ -13,6 +13,11 @@ export interface RequestInfo {
   recovered: boolean;
   /** The inbox key (`cmd:<trigger_id>`, `evt:<event_id>` …). */
   key: string;
+  /**
+   * Set when a listener failed while processing it (reported through the app's error handler):
+   * the request is then left in the inbox to be processed again.
+   */
+  failed?: unknown;
 }
 
 const storage = new AsyncLocalStorage<RequestInfo>();

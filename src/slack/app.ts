@@ -18,6 +18,7 @@ import { COMMAND, immediateAnswer, registerDispatcher } from './dispatcher';
 import { installRequestPath } from './requestPath';
 import { postmortemUploadSubscriber } from './postmortemUpload';
 import { EffectDispatcher, SubscriberRegistry } from '../app/outbox';
+import { currentRequest } from '../app/requestContext';
 import { createStatusCards } from './statusCard';
 import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
@@ -233,6 +234,9 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
 
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
+    // The stored request being processed is left in the inbox, to be processed again.
+    const req = currentRequest();
+    if (req) req.failed = err;
   });
 
   const settings: Settings = {
@@ -240,6 +244,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     ...(config.announceChannel ? { announceChannel: config.announceChannel } : {}),
     defaultZone: config.timezone,
     template: config.postmortemTemplate,
+    gapMinutes: config.gapMinutes,
     ...(config.adminGroup ? { adminGroup: config.adminGroup } : {}),
     ...(config.paging.targets.length ? { paging: config.paging } : {}),
   };

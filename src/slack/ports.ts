@@ -55,6 +55,8 @@ export interface Settings {
   adminGroup?: string;
   /** Responder targets and provider settings (`/incident page`); absent: paging is off. */
   paging?: PagingConfig;
+  /** INCIDENT_GAP_MINUTES: the close-time review flags a silence longer than this. */
+  gapMinutes?: number;
 }
 
 export interface CommandContext {

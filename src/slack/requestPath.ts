@@ -28,7 +28,10 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import { DateTime } from 'luxon';
-import { runAsRequest } from '../app/requestContext';
+import { runAsRequest, type RequestInfo } from '../app/requestContext';
+
+/** A stored request whose processing keeps failing is given up after this many attempts. */
+const MAX_ATTEMPTS = 5;
 import type { InboxItem, InboxKind, IncidentStore } from '../store/store';
 import type { Logger } from '../logger';
 
@@ -275,21 +278,32 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
 
   async function handle(item: InboxItem & { recovered?: boolean }): Promise<void> {
     const body = parse(item);
+    const info: RequestInfo = {
+      receivedAt: item.receivedAt,
+      recovered: item.recovered === true,
+      key: item.key,
+    };
     try {
       if (!body) {
         log.error({ key: item.key }, 'an inbox item is not valid JSON; dropped');
       } else {
-        await runAsRequest(
-          { receivedAt: item.receivedAt, recovered: item.recovered === true, key: item.key },
-          () =>
-            process({
-              body,
-              ack: async () => undefined,
-              retryNum: undefined,
-              retryReason: undefined,
-              customProperties: {},
-            } as unknown as Parameters<App['processEvent']>[0]),
+        await runAsRequest(info, () =>
+          process({
+            body,
+            ack: async () => undefined,
+            retryNum: undefined,
+            retryReason: undefined,
+            customProperties: {},
+          } as unknown as Parameters<App['processEvent']>[0]),
         );
+      }
+      if (info.failed !== undefined && item.attempts < MAX_ATTEMPTS) {
+        // A listener failed (e.g. the store went away mid-way): processed again after the lease.
+        log.warn({ key: item.key, attempts: item.attempts }, 'a stored request will be retried');
+        return;
+      }
+      if (info.failed !== undefined) {
+        log.error({ key: item.key, attempts: item.attempts }, 'a stored request failed; given up');
       }
       await store.completeInbox([item.id]);
     } catch (err) {

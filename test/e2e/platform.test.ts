@@ -829,6 +829,7 @@ describe('createSlackApp in Socket Mode', () => {
         channelPrefix: 'inc',
         defaultZone: 'UTC',
         template: 'default',
+        gapMinutes: 30,
       });
       await handle.stop(); // never started: nothing to stop, must not throw
     } finally {

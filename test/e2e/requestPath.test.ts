@@ -88,6 +88,40 @@ describe('request path', () => {
     expect(order).toEqual(['stored evt:Ev_ORDER_1', 'processed']);
   });
 
+  it('a stored event whose processing fails (store gone mid-way) is processed again later, once', async () => {
+    const quick = await startTestBot({ env: { INBOX_LEASE_MS: '200', INBOX_POLL_MS: '50' } });
+    try {
+      await quick.command('start sev2 Flaky store');
+      const [rec] = await quick.service.list();
+      const commit = jest
+        .spyOn(quick.store, 'commit')
+        .mockRejectedValueOnce(new StoreUnavailableError('SQLITE_IOERR: disk I/O error'));
+      const r = await quick.event(
+        {
+          type: 'message',
+          channel: rec.channel,
+          user: 'U_BOB',
+          text: 'retry me',
+          ts: '1741089600.000400',
+        },
+        { eventId: 'Ev_FLAKY_1' },
+      );
+      expect(r.status).toBe(200);
+      const texts = async () =>
+        (await quick.service.load(rec.id)).events
+          .filter((e) => e.type === 'chat.message')
+          .map((e) => (e.type === 'chat.message' ? e.text : ''));
+      for (let i = 0; i < 200 && (await texts()).length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await quick.idle();
+      expect(await texts()).toEqual(['retry me']);
+      expect(commit.mock.calls.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('classifies requests by what Slack gives: key, kind and partition', () => {
     expect(
       classifyRequest({
