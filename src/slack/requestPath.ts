@@ -211,8 +211,13 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
       // Not acknowledged: the receiver answers with an error and Slack sends it again.
       throw err;
     }
-    await ev.ack();
-    if (stored.inserted) submit(stored.item, false);
+    try {
+      await ev.ack();
+    } finally {
+      // Stored: processed even when the ack could not be sent (a dropped Socket Mode connection;
+      // Slack's redelivery then finds the key and is only acknowledged).
+      if (stored.inserted) submit(stored.item, false);
+    }
   };
 
   function submit(item: InboxItem, recovered: boolean): void {
