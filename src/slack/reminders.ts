@@ -181,7 +181,6 @@ export function registerReminderButtons(
       action: ButtonAction;
     }) => {
       await ack();
-      await deps.work.yieldToRequests();
       const v = parseValue(action.value);
       if (!v) return;
       let text: string;
