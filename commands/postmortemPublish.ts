@@ -1,7 +1,7 @@
-import { PermanentEffectError, RetryableEffectError } from '../src/app/effects';
 import type { Incident } from '../src/app/service';
-import { publish, publishingFor } from '../src/integrations/publish';
+import { publishingFor } from '../src/integrations/publish';
 import { clipMrkdwn, LIMITS } from '../src/slack/blockKit';
+import { serviceCtx } from '../src/slack/grammar';
 import { UsageError, type CommandContext, type Reply } from '../src/slack/ports';
 import { esc, incLabel, requireIncident } from './common';
 
@@ -72,32 +72,20 @@ async function publishIncident(
   } else if (p.targets.length > 1) {
     throw new UsageError(`Which target? Use one of: ${names.join(', ')}.`, publishUsage);
   }
-  try {
-    const r = await publish(
-      ctx.service,
-      p,
-      incident,
-      { target: target.name, by: { id: ctx.user.id, name: ctx.user.name } },
-      ctx.key ?? `${ctx.user.id}:${ctx.now.toMillis()}`,
-    );
-    ctx.cards.refresh(incident.record.id);
-    return {
-      inChannel: r.text,
-      ephemeral: `Published ${incLabel(incident)} to ${esc(target.name)}: ${r.url}`,
-    };
-  } catch (err) {
-    if (err instanceof RetryableEffectError) {
-      return {
-        ephemeral: `${esc(target.name)} is not answering right now (${esc(err.message)}). Nothing was published twice; try again in a minute.`,
-      };
-    }
-    if (err instanceof PermanentEffectError) {
-      return {
-        ephemeral: `Publishing ${incLabel(incident)} to ${esc(target.name)} failed: ${esc(err.message)}. Check the target's settings and token.`,
-      };
-    }
-    throw err;
+  const res = await ctx.service.record(
+    incident,
+    serviceCtx(ctx),
+    'postmortem.publish_requested',
+    { target: target.name },
+    { allowClosed: true },
+  );
+  const where = target.provider === 'github' ? `GitHub ${target.repo}` : `GitLab ${target.project}`;
+  if (!res.recorded) {
+    return { ephemeral: `Already asked to publish ${incLabel(incident)} to ${esc(target.name)}.` };
   }
+  return {
+    ephemeral: `Publishing the draft of ${incLabel(incident)} to ${esc(target.name)} (${esc(where)}): the link is posted in the channel once the ${target.provider === 'github' ? 'pull' : 'merge'} request is ready.`,
+  };
 }
 
 /** Adds the Publish button(s) under an ephemeral reply (its text kept as the first block). */

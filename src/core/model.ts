@@ -117,6 +117,8 @@ export interface EventPayloads {
   'channel.archived': { channel: string };
   /** What the incident was: a real one, or a drill or test (left out of insights by default). */
   'incident.kind_set': { kind: 'real' | 'drill' | 'test' };
+  /** Someone asked to publish the draft for review on a target (delivered by the outbox). */
+  'postmortem.publish_requested': { target: string };
   /** The draft was published for review: a pull/merge request on a configured target. */
   'postmortem.published': {
     target: string;
@@ -202,6 +204,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'reminder.snoozed',
   'reminder.dismissed',
   'channel.archived',
+  'postmortem.publish_requested',
 ];
 
 export interface EventCommon {

@@ -27,6 +27,7 @@ import { registerShortcuts } from './shortcuts';
 import { registerHome } from './home';
 import { ManagedSocketModeReceiver, type SocketModeOptions } from './socketMode';
 import { createPagerDutyWebhookRoute } from '../integrations/paging/pagerdutyWebhook';
+import { pagingSubscriber } from '../integrations/paging';
 import { ReminderScheduler } from '../app/reminderScheduler';
 import { createReminderDelivery, registerReminderButtons } from './reminders';
 
@@ -165,14 +166,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     return { status: 503, body: { ok: false, store, ...shown, error: errors.join('; ') } };
   }
 
-  // Publishing drafts as pull/merge requests (src/integrations/publish), found through the service.
-  registerPublishing(service, {
-    targets: config.publishTargets ?? [],
-    template: config.postmortemTemplate,
-    ...(config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {}),
-    ...(opts.clock ? { clock: opts.clock } : {}),
-  });
-
   const customRoutes = [
     { path: '/healthz', method: ['GET'], handler: healthz },
     ...createInsightsRoutes({
@@ -295,6 +288,25 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
   });
   deps.effects = effects;
   deps.subscribers.register(postmortemUploadSubscriber(deps));
+  // Publishing drafts as pull/merge requests (src/integrations/publish): an outbox subscriber.
+  deps.subscribers.register(
+    registerPublishing(service, {
+      targets: config.publishTargets ?? [],
+      template: config.postmortemTemplate,
+      ...(config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      post: (channel, text) => deps.slack.post(channel, text),
+      log: logger.child({ component: 'publish' }),
+    }).subscriber,
+  );
+  // Paging (src/integrations/paging): page.requested → page.trigger effects → the provider.
+  const paging = pagingSubscriber({
+    config: config.paging,
+    client: app.client,
+    slack: deps.slack,
+    logger: logger.child({ component: 'paging' }),
+  });
+  if (paging) deps.subscribers.register(paging);
   service.useSubscribers(deps.subscribers, () => effects.wake());
 
   // Receive → inbox → ack → per-partition processing (requestPath.ts). Installed after the

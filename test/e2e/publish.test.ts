@@ -38,9 +38,7 @@ describe('publishing the postmortem as a pull request', () => {
     });
 
     const first = await bot.command('postmortem publish', { channel });
-    expect(all(first)).toContain(
-      'Published INC-1 to docs: https://github.example/acme/postmortems/pull/1',
-    );
+    expect(all(first)).toContain('Publishing the draft of INC-1 to docs (GitHub acme/postmortems)');
     expect(first.posted.map((p) => p.text).join('\n')).toContain(
       'opened for review as a draft pull request: https://github.example/acme/postmortems/pull/1',
     );
@@ -126,7 +124,7 @@ describe('publishing the postmortem as a pull request', () => {
           .map((r) => r.body.text)
           .join('\n'),
       ),
-    ).toContain('Published INC-1 to docs');
+    ).toContain('Publishing the draft of INC-1 to docs');
     expect(gh.pulls).toHaveLength(1);
     const events = await bot.store.loadEvents(id);
     expect(events.filter((e) => e.type === 'postmortem.published')).toHaveLength(3);

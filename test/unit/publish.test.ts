@@ -56,9 +56,9 @@ function subscriber(targets: PublishTarget[]) {
   const sub = createPublishSubscriber({
     targets,
     render: () => draft,
-    announce: (_i, text, key) => {
+    post: async (channel, text) => {
+      expect(channel).toBe('C_INC42');
       announced.push(text);
-      return { key, kind: 'slack.post', payload: { channel: 'C_INC42', text } };
     },
   });
   const handler = sub.handlers?.[PUBLISH_EFFECT];
@@ -66,6 +66,31 @@ function subscriber(targets: PublishTarget[]) {
   const run = (e: StoredEffect) => handler(e, { now: NOW, incident: incident(), attempt: 1 });
   return { run, announced };
 }
+
+describe('the publish subscriber', () => {
+  it('turns a recorded publish request into one effect keyed by the request', () => {
+    const sub = createPublishSubscriber({ targets: [], render: () => '' });
+    const requested = {
+      type: 'postmortem.publish_requested' as const,
+      target: 'gh',
+      occurredAt: NOW,
+      recordedAt: NOW,
+      actor: people.dana,
+      source: 'command' as const,
+      key: 'cmd:T1:publish',
+      seq: 12,
+    };
+    expect(sub.effectsFor?.(incident(), [requested], NOW)).toEqual([
+      {
+        key: 'publish:inc-42:gh:cmd:T1:publish',
+        kind: PUBLISH_EFFECT,
+        incidentId: 'inc-42',
+        payload: { target: 'gh', by: { id: people.dana.id, name: people.dana.name } },
+      },
+    ]);
+    expect(sub.effectsFor?.(incident(), incident().events, NOW)).toEqual([]);
+  });
+});
 
 describe('path template and slug', () => {
   it.each([

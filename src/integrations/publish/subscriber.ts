@@ -1,7 +1,7 @@
 /**
- * Publishing the postmortem draft for review, as an outbox effect: `postmortem.publish` effects
- * (added by `/incident postmortem publish [target]` or the Publish button) are delivered by the
- * handler below — retried by the dispatcher on 429/5xx/network errors, dead on other 4xx — which
+ * Publishing the postmortem draft for review, as an outbox effect. `/incident postmortem publish
+ * [target]` and the Publish button record `postmortem.publish_requested`; `effectsFor` turns it
+ * into a `postmortem.publish` effect written in the same commit, delivered by the handler below — retried by the dispatcher on 429/5xx/network errors, dead on other 4xx — which
  * creates or reuses the incident's branch, commits the draft, opens or reuses the draft
  * pull/merge request, and records `postmortem.published` (keyed by the effect, so a redelivery
  * records nothing twice). Per incident and target there is one branch and one pull request;
@@ -128,8 +128,12 @@ export interface PublishSubscriberDeps {
   /** Renders the draft (the configured template). */
   render: (incident: Incident) => string;
   fetch?: FetchLike;
-  /** The follow-up effect that posts the link in the incident's channel (Slack delivery). */
-  announce?: (incident: Incident, text: string, key: string) => NewEffect | undefined;
+  /**
+   * Posts the link in the incident's channel after publishing. A failed post is logged, not
+   * retried: the publish itself is done and recorded (and a retry would publish nothing new).
+   */
+  post?: (channel: string, text: string) => Promise<unknown>;
+  log?: { warn(obj: unknown, msg?: string): void };
 }
 
 export function publisherFor(t: PublishTarget, fetchImpl: FetchLike = fetch): Publisher {
@@ -208,12 +212,29 @@ export function createPublishSubscriber(deps: PublishSubscriberDeps): Subscriber
       source: 'system',
       key: `${effect.key}:published`,
     };
-    const follow = deps.announce?.(
-      incident,
-      publishedText(incident, { provider: target.provider, url: r.url, change }),
-      `${effect.key}:announce`,
-    );
-    return { events: [event], ...(follow ? { effects: [follow] } : {}) };
+    const channel = incident.state.channel ?? incident.record.channel;
+    if (deps.post && channel) {
+      const text = publishedText(incident, { provider: target.provider, url: r.url, change });
+      await deps.post(channel, text).catch((err: unknown) => {
+        deps.log?.warn({ err, incidentId: incident.record.id }, 'could not post the publish link');
+      });
+    }
+    return { events: [event] };
   };
-  return { name: 'publish', handlers: { [PUBLISH_EFFECT]: handler } };
+  return {
+    name: 'publish',
+    effectsFor: (incident, appended) =>
+      appended.flatMap((e) =>
+        e.type === 'postmortem.publish_requested'
+          ? [
+              publishEffect(
+                incident.record.id,
+                { target: e.target, by: { id: e.actor.id, name: e.actor.name } },
+                e.key ?? `seq:${e.seq}`,
+              ),
+            ]
+          : [],
+      ),
+    handlers: { [PUBLISH_EFFECT]: handler },
+  };
 }
