@@ -94,19 +94,8 @@ export function openSqliteStore(opts: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(sqliteFilePath(opts), { busyTimeoutMs: opts.busyTimeoutMs });
 }
 
-interface IncidentRow {
-  id: string;
-  team: string;
-  number: number;
-  key: string | null;
-  title: string;
-  severity: string;
-  status: string;
-  zone: string;
-  channel: string | null;
-  created_at: number;
-  updated_at: number;
-}
+/** An incident row as the worker returns it (one shape, defined beside the SQL). */
+type IncidentRow = IncidentRowW;
 
 interface EventRow {
   seq: number;
@@ -521,7 +510,7 @@ export class SqliteStore implements IncidentStore {
       Date.now(),
     );
     return {
-      incident: rowToIncident(res.row as IncidentRow),
+      incident: rowToIncident(res.row),
       created: res.created,
       events: res.created ? splitAppended(prepared, res.seqs).appended : [],
     };
