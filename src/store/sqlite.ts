@@ -36,6 +36,7 @@ import {
   type AppendResult,
   type CommitInput,
   type CommitResult,
+  type InboxCompletion,
   type InboxItem,
   type InboxKind,
   type NewEffect,
@@ -648,9 +649,15 @@ export class SqliteStore implements IncidentStore {
     return rows.map(rowToInbox);
   }
 
-  async completeInbox(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.call<void>('completeInbox', numericIds(ids, 'completeInbox'), Date.now());
+  async completeInbox(ids: string[], effects: NewEffect[] = []): Promise<InboxCompletion> {
+    if (ids.length === 0) return { done: [], effects: [] };
+    const res = await this.call<{ done: number[]; effects: EffectRowW[] }>(
+      'completeInbox',
+      numericIds(ids, 'completeInbox'),
+      effects.map((e) => effectRow(e)),
+      Date.now(),
+    );
+    return { done: res.done.map(String), effects: res.effects.map(rowToEffect) };
   }
 
   async commit(input: CommitInput): Promise<CommitResult> {

@@ -416,8 +416,13 @@ export function sqliteWorkerMain(): void {
       }) as InboxRowW[];
       return lease(rows, q.leaseInbox, owner, until);
     },
-    completeInbox(ids: number[], now: number) {
-      for (const id of ids) q.completeInbox.run(now, id);
+    completeInbox(ids: number[], effects: EffectInW[], now: number) {
+      // One op = one SAVEPOINT in the batch's transaction: the completions and the effects are
+      // written together or not at all. Effects only when an item was still pending.
+      const done = ids.filter((id) => q.completeInbox.run(now, id).changes === 1);
+      if (done.length === 0) return { done, effects: [] };
+      const added = effects.map((e) => addEffect(e, now)).filter((e) => e !== undefined);
+      return { done, effects: added };
     },
     commit(
       input: {

@@ -137,6 +137,14 @@ export interface StoredEffect extends NewEffect {
   lastError?: string;
 }
 
+/** What `completeInbox` did. */
+export interface InboxCompletion {
+  /** The items this call moved from pending to done (the others were done already). */
+  done: string[];
+  /** The effects added as new rows (none when no item moved; coalesced ones not listed). */
+  effects: StoredEffect[];
+}
+
 export interface CommitInput {
   incidentId: string;
   /**
@@ -213,8 +221,16 @@ export interface IncidentStore {
     limit: number;
     ids?: string[];
   }): Promise<InboxItem[]>;
-  /** Marks inbox items done without a commit (requests that record nothing, e.g. `help`). */
-  completeInbox(ids: string[]): Promise<void>;
+  /**
+   * Marks inbox items done (their processing returned) and, in the SAME atomic write, adds the
+   * effects it owes (its replies, thread confirmations …). The effects are added only when this
+   * call moved at least one of the items from pending to done: a second completion of the same
+   * item (a re-run after a crash that had completed it, two replicas after a lease expiry) adds
+   * nothing. Callers pass one request's effects with that request's item(s). MongoDB: the effects
+   * ride in the inbox document's pending→done update (fixed ids) and are applied to the outbox
+   * right after it, or by the sweeper if the process died in between.
+   */
+  completeInbox(ids: string[], effects?: NewEffect[]): Promise<InboxCompletion>;
 
   /**
    * One atomic, conditional write: events (keyed ones recorded once), the summary, the outbox

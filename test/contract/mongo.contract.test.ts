@@ -230,6 +230,67 @@ if (!uri) {
       expect((await a.getIncident(incident.id))?.status).toBe('identified');
     });
 
+    test('effects a completed request owes reach the outbox once, by the sweeper if the completer died', async () => {
+      const a = await harness.open();
+      const b = await harness.open();
+      const { item } = await a.enqueueInbox({
+        key: 'cmd:Tdied',
+        kind: 'command',
+        partition: 'ch:C1',
+        body: '{}',
+        receivedAt: T0,
+      });
+      // The completer's single-document update landed, then the process died before it inserted
+      // the effects into the outbox: simulated by writing that update directly.
+      const effectId = new mongoose.Types.ObjectId();
+      await a.connection.collection('inbox').updateOne(
+        { _id: new mongoose.Types.ObjectId(item.id) },
+        {
+          $set: {
+            state: 'done',
+            doneAt: new Date(Date.now() - 60_000),
+            effectsPending: true,
+            effects: [
+              {
+                _id: effectId,
+                key: 'reply:cmd:Tdied',
+                kind: 'slack.reply',
+                payload: JSON.stringify({ text: 'owed' }),
+                notBefore: T0.toJSDate(),
+                spacingMs: 0,
+              },
+            ],
+          },
+        },
+      );
+      // The request is done: completing it again (a re-run) adds nothing.
+      expect(
+        await b.completeInbox(
+          [item.id],
+          [{ key: 'reply:cmd:Tdied', kind: 'slack.reply', payload: 1 }],
+        ),
+      ).toEqual({ done: [], effects: [] });
+      const claim = (s: MongoStore, owner: string) =>
+        s.claimEffects({
+          owner,
+          now: DateTime.utc(),
+          leaseUntil: DateTime.utc().plus({ minutes: 1 }),
+          limit: 10,
+        });
+      // Both replicas sweep (the effect's id is fixed): one row, claimed once.
+      const [x, y] = await Promise.all([claim(a, 'r1'), claim(b, 'r2')]);
+      const claimed = [...x, ...y];
+      expect(claimed.map((e) => [e.id, e.key, e.payload])).toEqual([
+        [effectId.toHexString(), 'reply:cmd:Tdied', { text: 'owed' }],
+      ]);
+      await (x.length ? a : b).completeEffect(claimed[0].id, x.length ? 'r1' : 'r2');
+      expect([...(await claim(a, 'r1')), ...(await claim(b, 'r2'))]).toEqual([]);
+      const doc = await a.connection
+        .collection('inbox')
+        .findOne({ _id: new mongoose.Types.ObjectId(item.id) });
+      expect(doc?.effectsPending).toBeUndefined();
+    });
+
     test('a database written by 0.1 (one document per event) is converted at start', async () => {
       const a = await harness.open();
       const id = new mongoose.Types.ObjectId();

@@ -872,6 +872,73 @@ export function describeStoreContract(
         expect(later.map((i) => [i.key, i.attempts])).toEqual([['mine', 2]]);
       });
 
+      it('completes an item and adds the effects it owes in one write; a second completion adds nothing', async () => {
+        const { incident } = await create();
+        const x = await store.enqueueInbox(inboxItem('cmd:T1'));
+        const owed = [
+          effect('reply:cmd:T1', 'slack.reply', incident.id, { text: 'H1 raised' }),
+          effect('ephemeral:cmd:T1', 'slack.ephemeral', undefined, { text: 'noted' }),
+        ];
+        const first = await store.completeInbox([x.item.id], owed);
+        expect(first.done).toEqual([x.item.id]);
+        expect(first.effects.map((e) => e.key).sort()).toEqual([
+          'ephemeral:cmd:T1',
+          'reply:cmd:T1',
+        ]);
+        // The same request completed again (re-run after a crash that had completed it).
+        const again = await store.completeInbox([x.item.id], owed);
+        expect(again).toEqual({ done: [], effects: [] });
+        const claimed = await claimEffectsNow(store, 'a', 10);
+        expect(claimed.map((e) => [e.key, e.kind, e.payload]).sort()).toEqual([
+          ['ephemeral:cmd:T1', 'slack.ephemeral', { text: 'noted' }],
+          ['reply:cmd:T1', 'slack.reply', { text: 'H1 raised' }],
+        ]);
+        expect(claimed.find((e) => e.key === 'reply:cmd:T1')?.incidentId).toBe(incident.id);
+        for (const e of claimed) await store.completeEffect(e.id, 'a');
+        // Even once the first delivery is done (its key no longer pending): nothing is added.
+        expect(await store.completeInbox([x.item.id], owed)).toEqual({ done: [], effects: [] });
+        expect(await claimEffectsNow(store, 'b', 10)).toEqual([]);
+        expect(await claimInboxNow(store, 'a', 10, { lease: -1 })).toEqual([]);
+      });
+
+      it('adds the owed effects once when two connections complete the same item at once', async () => {
+        const other = await harness.open();
+        const items = await Promise.all(
+          range(5).map((i) => store.enqueueInbox(inboxItem(`cmd:R${i}`))),
+        );
+        const results = await Promise.all(
+          items.flatMap(({ item }) =>
+            [store, other].map((s) =>
+              s.completeInbox(
+                [item.id],
+                [effect(`reply:${item.key}`, 'slack.reply', undefined, item.key)],
+              ),
+            ),
+          ),
+        );
+        // Each item was moved to done by exactly one of the two calls.
+        expect(results.flatMap((r) => r.done).sort()).toEqual(items.map((i) => i.item.id).sort());
+        expect(results.flatMap((r) => r.effects)).toHaveLength(5);
+        // Delivered, then both claim again: nothing more (not a coalesced second row).
+        const claimed = await claimEffectsNow(store, 'a', 20);
+        expect(claimed.map((e) => e.payload).sort()).toEqual(items.map((i) => i.item.key).sort());
+        for (const e of claimed) await store.completeEffect(e.id, 'a');
+        expect(await claimEffectsNow(other, 'b', 20)).toEqual([]);
+      });
+
+      it('completes without effects, and completing nothing is a no-op', async () => {
+        const x = await store.enqueueInbox(inboxItem('evt:plain'));
+        expect(await store.completeInbox([x.item.id])).toEqual({
+          done: [x.item.id],
+          effects: [],
+        });
+        expect(await store.completeInbox([], [effect('k', 'x', undefined, 1)])).toEqual({
+          done: [],
+          effects: [],
+        });
+        expect(await claimEffectsNow(store, 'a', 10)).toEqual([]);
+      });
+
       it('claims only the given ids when asked', async () => {
         const x = await store.enqueueInbox(inboxItem('x'));
         await store.enqueueInbox(inboxItem('y'));

@@ -41,6 +41,7 @@ import {
   type CommitResult,
   type CreateIncidentInput,
   type CreateIncidentResult,
+  type InboxCompletion,
   type InboxItem,
   type InboxKind,
   type IncidentRecord,
@@ -820,6 +821,18 @@ export class MongoStore implements IncidentStore {
     for (const [hex, oid] of ids) {
       await this.inLane(hex, () => this.applyPending(oid));
     }
+    // Completed requests whose owed effects did not reach the outbox (the completer died).
+    const owed = await this.Inbox.find(
+      {
+        effectsPending: true,
+        doneAt: mongoose.trusted({ $lt: new Date(Date.now() - SWEEP_AFTER_MS) }),
+      },
+      { effects: 1 },
+    )
+      .limit(100)
+      .lean<Pick<InboxDoc, '_id' | 'effects'>[]>()
+      .exec();
+    for (const item of owed) await this.applyInboxEffects(item._id, item.effects ?? []);
   }
 
   private async incidentOrThrow(incidentId: string, what: string): Promise<IncidentDoc> {
@@ -1046,9 +1059,57 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async completeInbox(ids: string[]): Promise<void> {
+  async completeInbox(ids: string[], effects: NewEffect[] = []): Promise<InboxCompletion> {
     const oids = oidList(ids, 'completeInbox');
-    await this.run('completeInbox', `${oids.length} item(s)`, () => this.markInboxDone(oids));
+    const now = new Date();
+    // Outbox ids fixed now: applying the embedded effects twice inserts each row once.
+    const docs = effects.map((e) => effectToBatchDoc(e, now));
+    return this.run('completeInbox', `${oids.length} item(s)`, async () => {
+      const done: Types.ObjectId[] = [];
+      let carrier: Types.ObjectId | undefined;
+      for (const oid of oids) {
+        // ONE document update: pending → done, with the owed effects embedded (the first item
+        // that moves carries them). A second completion matches nothing and adds nothing.
+        const carry = docs.length > 0 && carrier === undefined;
+        const res = await this.Inbox.updateOne(
+          { _id: oid, state: 'pending' },
+          {
+            $set: {
+              state: 'done',
+              doneAt: now,
+              ...(carry ? { effects: docs, effectsPending: true } : {}),
+            },
+            $unset: { owner: 1, leaseUntil: 1 },
+          },
+        ).exec();
+        if (res.matchedCount === 0) continue;
+        done.push(oid);
+        if (carry) carrier = oid;
+      }
+      const added = carrier ? await this.applyInboxEffects(carrier, docs) : [];
+      return { done: done.map((o) => o.toHexString()), effects: added };
+    });
+  }
+
+  /**
+   * Inserts the effects a completed inbox item carries into the outbox (idempotent: fixed ids),
+   * then clears its `effectsPending` flag. Run by the completer, or by the sweeper when the
+   * completer died in between.
+   */
+  private async applyInboxEffects(
+    inboxId: Types.ObjectId,
+    docs: BatchEffectDoc[],
+  ): Promise<StoredEffect[]> {
+    const added: StoredEffect[] = [];
+    for (const d of docs) {
+      const stored = await this.insertEffect(d);
+      if (stored) added.push(stored);
+    }
+    await this.Inbox.updateOne(
+      { _id: inboxId, effectsPending: true },
+      { $unset: { effectsPending: 1 } },
+    ).exec();
+    return added;
   }
 
   async addEffects(effects: NewEffect[]): Promise<StoredEffect[]> {

@@ -102,7 +102,8 @@ const eventSubSchema = new Schema<BatchEventDoc>(
   { _id: false, strict: 'throw', minimize: false },
 );
 
-const effectSubSchema = new Schema<BatchEffectDoc>(
+/** Also embedded in inbox documents (effects owed by a completed request). */
+export const effectSubSchema = new Schema<BatchEffectDoc>(
   {
     _id: { type: Schema.Types.ObjectId, required: true },
     key: { type: String, required: true },

@@ -7,6 +7,7 @@
  *   replicas never hold the same live claim.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { effectSubSchema, type BatchEffectDoc } from './batch';
 import { SCHEMA_VERSION } from './common';
 
 export interface EffectDoc {
@@ -45,6 +46,13 @@ export interface InboxDoc {
   owner?: string;
   leaseUntil?: Date;
   doneAt?: Date;
+  /**
+   * The effects the request owes (its replies …), written in the same single-document update
+   * that marks it done, with their outbox ids fixed, then inserted into `effects` (idempotent).
+   */
+  effects?: BatchEffectDoc[];
+  /** true while `effects` are not yet in the outbox (the sweeper applies them); else absent. */
+  effectsPending?: boolean;
   schemaVersion: number;
   createdAt: Date;
   updatedAt: Date;
@@ -98,12 +106,17 @@ export const inboxSchema = new Schema<InboxDoc>(
     owner: { type: String },
     leaseUntil: { type: Date },
     doneAt: { type: Date },
+    // No defaults: absent unless a completion carried effects (keeps the sparse index small).
+    effects: { type: [effectSubSchema], default: undefined },
+    effectsPending: { type: Boolean },
     schemaVersion: { type: Number, required: true, default: SCHEMA_VERSION },
   },
   { collection: INBOX_COLLECTION, timestamps: true, strict: 'throw', versionKey: false },
 );
 inboxSchema.index({ key: 1 }, { unique: true, name: INBOX_KEY_INDEX });
 inboxSchema.index({ state: 1, _id: 1 }, { name: 'state_id' });
+// The sweeper: completed requests whose owed effects are not in the outbox yet.
+inboxSchema.index({ effectsPending: 1 }, { sparse: true, name: 'effects_pending' });
 
 export function effectModel(conn: Connection): Model<EffectDoc> {
   return (
