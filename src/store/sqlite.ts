@@ -48,6 +48,8 @@ import {
   type IncidentStore,
   type IncidentSummary,
   type ListFilter,
+  type PruneOptions,
+  type PruneResult,
   type RenderedPostmortem,
 } from './store';
 import { migrate } from './sqliteMigrations';
@@ -637,6 +639,7 @@ export class SqliteStore implements IncidentStore {
     leaseUntil: DateTime;
     limit: number;
     ids?: string[];
+    takeOverPrefix?: string;
   }): Promise<InboxItem[]> {
     const rows = await this.call<InboxRowW[]>(
       'claimInbox',
@@ -645,6 +648,7 @@ export class SqliteStore implements IncidentStore {
       toMillis(opts.leaseUntil, 'leaseUntil'),
       Math.max(0, Math.floor(opts.limit)),
       opts.ids === undefined ? null : numericIds(opts.ids, 'claimInbox'),
+      opts.takeOverPrefix || null,
     );
     return rows.map(rowToInbox);
   }
@@ -695,6 +699,7 @@ export class SqliteStore implements IncidentStore {
     now: DateTime;
     leaseUntil: DateTime;
     limit: number;
+    takeOverPrefix?: string;
   }): Promise<StoredEffect[]> {
     const rows = await this.call<EffectRowW[]>(
       'claimEffects',
@@ -702,8 +707,27 @@ export class SqliteStore implements IncidentStore {
       toMillis(opts.now, 'now'),
       toMillis(opts.leaseUntil, 'leaseUntil'),
       Math.max(0, Math.floor(opts.limit)),
+      opts.takeOverPrefix || null,
     );
     return rows.map(rowToEffect);
+  }
+
+  async pruneDone(opts: PruneOptions): Promise<PruneResult> {
+    const cutoffs = {
+      inbox: toMillis(opts.inboxBefore, 'pruneDone inboxBefore'),
+      effects: toMillis(opts.effectsBefore, 'pruneDone effectsBefore'),
+      dead: toMillis(opts.deadEffectsBefore, 'pruneDone deadEffectsBefore'),
+    };
+    // In chunks: each is one short write in the worker, so requests interleave with a big prune.
+    const CHUNK = 2000;
+    const total: PruneResult = { inbox: 0, effects: 0, deadEffects: 0 };
+    for (;;) {
+      const n = await this.call<PruneResult>('pruneDone', cutoffs, CHUNK);
+      total.inbox += n.inbox;
+      total.effects += n.effects;
+      total.deadEffects += n.deadEffects;
+      if (n.inbox < CHUNK && n.effects < CHUNK && n.deadEffects < CHUNK) return total;
+    }
   }
 
   async nextEffectDue(): Promise<DateTime | undefined> {

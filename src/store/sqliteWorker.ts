@@ -270,6 +270,28 @@ export function sqliteWorkerMain(): void {
     nextEffectDue: db.prepare(
       `SELECT MIN(MAX(not_before, COALESCE(lease_until, 0))) AS t FROM effects WHERE state = 'pending'`,
     ),
+    // A restarted instance takes over what its dead earlier incarnation held (owner prefix).
+    takeOverInbox: db.prepare(
+      `SELECT ${inboxCols} FROM inbox
+       WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < @now
+         OR (substr(lease_owner, 1, length(@prefix)) = @prefix AND lease_owner <> @owner))
+       ORDER BY id LIMIT @limit`,
+    ),
+    takeOverEffects: db.prepare(
+      `SELECT ${effectCols} FROM effects
+       WHERE state = 'pending' AND not_before <= @now AND (lease_until IS NULL OR lease_until < @now
+         OR (substr(lease_owner, 1, length(@prefix)) = @prefix AND lease_owner <> @owner))
+       ORDER BY not_before, id LIMIT @limit`,
+    ),
+    // Housekeeping, in chunks so that other writes interleave (see pruneDone).
+    pruneInbox: db.prepare(
+      `DELETE FROM inbox WHERE id IN (SELECT id FROM inbox
+         WHERE state = 'done' AND done_at < @before ORDER BY id LIMIT @limit)`,
+    ),
+    pruneEffects: db.prepare(
+      `DELETE FROM effects WHERE id IN (SELECT id FROM effects
+         WHERE state = @state AND done_at < @before ORDER BY id LIMIT @limit)`,
+    ),
   };
 
   function insertEvents(
@@ -408,12 +430,23 @@ export function sqliteWorkerMain(): void {
       const inserted = q.insertInbox.run(item).changes === 1;
       return { row: q.inboxByKey.get(item.key), inserted };
     },
-    claimInbox(owner: string, now: number, until: number, limit: number, ids: number[] | null) {
-      const rows = q.claimableInbox.all({
-        now,
-        limit,
-        ids: ids === null ? null : JSON.stringify(ids),
-      }) as InboxRowW[];
+    claimInbox(
+      owner: string,
+      now: number,
+      until: number,
+      limit: number,
+      ids: number[] | null,
+      prefix?: string | null,
+    ) {
+      const rows = (
+        prefix && ids === null
+          ? q.takeOverInbox.all({ now, limit, prefix, owner })
+          : q.claimableInbox.all({
+              now,
+              limit,
+              ids: ids === null ? null : JSON.stringify(ids),
+            })
+      ) as InboxRowW[];
       return lease(rows, q.leaseInbox, owner, until);
     },
     completeInbox(ids: number[], effects: EffectInW[], now: number) {
@@ -460,9 +493,21 @@ export function sqliteWorkerMain(): void {
     addEffects(effects: EffectInW[], now: number) {
       return effects.map((e) => addEffect(e, now)).filter((e) => e !== undefined);
     },
-    claimEffects(owner: string, now: number, until: number, limit: number) {
-      const rows = q.claimableEffects.all({ now, limit }) as EffectRowW[];
+    claimEffects(owner: string, now: number, until: number, limit: number, prefix?: string | null) {
+      const rows = (
+        prefix
+          ? q.takeOverEffects.all({ now, limit, prefix, owner })
+          : q.claimableEffects.all({ now, limit })
+      ) as EffectRowW[];
       return lease(rows, q.leaseEffect, owner, until);
+    },
+    /** Deletes up to `limit` rows of each kind; the caller repeats while a chunk was full. */
+    pruneDone(p: { inbox: number; effects: number; dead: number }, limit: number) {
+      return {
+        inbox: q.pruneInbox.run({ before: p.inbox, limit }).changes,
+        effects: q.pruneEffects.run({ state: 'done', before: p.effects, limit }).changes,
+        deadEffects: q.pruneEffects.run({ state: 'dead', before: p.dead, limit }).changes,
+      };
     },
     completeEffect(
       id: number,
@@ -520,6 +565,7 @@ export function sqliteWorkerMain(): void {
     'claimEffects',
     'completeEffect',
     'failEffect',
+    'pruneDone',
   ]);
 
   function errorOf(err: unknown): WorkerResponse['err'] {

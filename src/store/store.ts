@@ -171,6 +171,19 @@ export interface CommitResult extends AppendResult {
   effects: StoredEffect[];
 }
 
+export interface PruneOptions {
+  inboxBefore: DateTime;
+  effectsBefore: DateTime;
+  deadEffectsBefore: DateTime;
+}
+
+/** How many rows `pruneDone` deleted. */
+export interface PruneResult {
+  inbox: number;
+  effects: number;
+  deadEffects: number;
+}
+
 export interface IncidentStore {
   /** Which adapter this is, for logs and /healthz. */
   readonly kind: 'sqlite' | 'mongodb';
@@ -220,6 +233,13 @@ export interface IncidentStore {
     leaseUntil: DateTime;
     limit: number;
     ids?: string[];
+    /**
+     * Also claims items whose lease is held by an owner starting with this prefix (other than
+     * `owner`), however long that lease still runs: the instance's own earlier incarnation,
+     * which is dead (see INSTANCE_ID). Undefined: only items no live lease holds. Not used
+     * together with `ids` (ignored then).
+     */
+    takeOverPrefix?: string;
   }): Promise<InboxItem[]>;
   /**
    * Marks inbox items done (their processing returned) and, in the SAME atomic write, adds the
@@ -252,6 +272,8 @@ export interface IncidentStore {
     now: DateTime;
     leaseUntil: DateTime;
     limit: number;
+    /** As in `claimInbox`: also takes over due effects leased by a dead earlier incarnation. */
+    takeOverPrefix?: string;
   }): Promise<StoredEffect[]>;
   /**
    * When the next pending effect becomes due (notBefore, or the end of a live lease), or
@@ -277,6 +299,15 @@ export interface IncidentStore {
     owner: string,
     failure: { error: string; retryAt?: DateTime; dead?: boolean },
   ): Promise<void>;
+
+  /**
+   * Housekeeping: deletes inbox items done before `inboxBefore`, effects done before
+   * `effectsBefore` and dead effects before `deadEffectsBefore`. Pending items and effects are
+   * never deleted, nor events (the record). Idempotent (several replicas may run it). A deleted
+   * inbox key no longer de-duplicates a Slack retry of it: keep `inboxBefore` far behind Slack's
+   * retry window (minutes).
+   */
+  pruneDone(opts: PruneOptions): Promise<PruneResult>;
 
   savePostmortem(p: RenderedPostmortem): Promise<void>;
   latestPostmortem(incidentId: string): Promise<RenderedPostmortem | undefined>;

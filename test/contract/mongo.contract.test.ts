@@ -127,7 +127,14 @@ if (!uri) {
     async function insertUnappliedBatch(
       store: MongoStore,
       incidentId: string,
-      fields: { v: number; first: number; status: string; summary: object; createdAt?: Date },
+      fields: {
+        v: number;
+        first: number;
+        status: string;
+        summary: object;
+        createdAt?: Date;
+        effectId?: mongoose.Types.ObjectId;
+      },
     ) {
       const id = new mongoose.Types.ObjectId(incidentId);
       await store.connection.collection('batches').insertOne({
@@ -150,7 +157,7 @@ if (!uri) {
         summary: fields.summary,
         effects: [
           {
-            _id: new mongoose.Types.ObjectId(),
+            _id: fields.effectId ?? new mongoose.Types.ObjectId(),
             key: `card:${incidentId}`,
             kind: 'card.refresh',
             incidentId: id,
@@ -289,6 +296,56 @@ if (!uri) {
         .collection('inbox')
         .findOne({ _id: new mongoose.Types.ObjectId(item.id) });
       expect(doc?.effectsPending).toBeUndefined();
+    });
+
+    test('pruning keeps an effect an unapplied batch would insert again (its writer died mid-way)', async () => {
+      const a = await harness.open();
+      const { incident } = await a.createIncident({ team: 'T1', summary, events: [note('open')] });
+      const effectId = new mongoose.Types.ObjectId();
+      const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+      // The writer inserted the batch 3 h ago, then the effect row, which was delivered 2 h ago;
+      // it died before marking the batch applied.
+      await insertUnappliedBatch(a, incident.id, {
+        v: 2,
+        first: 2,
+        status: 'identified',
+        summary: { status: 'identified' },
+        createdAt: hoursAgo(3),
+        effectId,
+      });
+      await a.connection.collection('effects').insertOne({
+        _id: effectId,
+        key: `card:${incident.id}`,
+        kind: 'card.refresh',
+        incidentId: new mongoose.Types.ObjectId(incident.id),
+        payload: '{}',
+        notBefore: hoursAgo(3),
+        spacingMs: 0,
+        state: 'done',
+        attempts: 1,
+        redo: false,
+        doneAt: hoursAgo(2),
+        schemaVersion: 1,
+        createdAt: hoursAgo(3),
+        updatedAt: hoursAgo(2),
+      });
+      const cutoffs = {
+        inboxBefore: DateTime.utc().minus({ hours: 1 }),
+        effectsBefore: DateTime.utc().minus({ hours: 1 }),
+        deadEffectsBefore: DateTime.utc().minus({ hours: 1 }),
+      };
+      expect((await a.pruneDone(cutoffs)).effects).toBe(0);
+      // The sweeper applies the batch: the row is there, so the effect is not owed again.
+      const claimed = await a.claimEffects({
+        owner: 'r1',
+        now: DateTime.utc(),
+        leaseUntil: DateTime.utc().plus({ minutes: 1 }),
+        limit: 10,
+      });
+      expect(claimed).toEqual([]);
+      expect((await a.getIncident(incident.id))?.status).toBe('identified');
+      // Applied now: the done effect may go.
+      expect((await a.pruneDone(cutoffs)).effects).toBe(1);
     });
 
     test('a database written by 0.1 (one document per event) is converted at start', async () => {

@@ -1045,6 +1045,138 @@ export function describeStoreContract(
       });
     });
 
+    describe('request path: restart takeover', () => {
+      it("takes over items and effects leased by the instance's dead incarnation, not others'", async () => {
+        const now = DateTime.utc();
+        const long = { until: now.plus({ hours: 1 }) };
+        await store.enqueueInbox({ ...inboxItem('old-a'), lease: { owner: 'inst-a/1', ...long } });
+        await store.enqueueInbox({ ...inboxItem('new-a'), lease: { owner: 'inst-a/2', ...long } });
+        await store.enqueueInbox({ ...inboxItem('b'), lease: { owner: 'inst-b/1', ...long } });
+        // A prefix is matched literally: "inst-a/" does not take "inst-ab/…".
+        await store.enqueueInbox({ ...inboxItem('ab'), lease: { owner: 'inst-ab/1', ...long } });
+        const lease = { now, leaseUntil: now.plus({ minutes: 1 }), limit: 10 };
+        expect(await store.claimInbox({ owner: 'inst-a/2', ...lease })).toEqual([]);
+        const taken = await store.claimInbox({
+          owner: 'inst-a/2',
+          ...lease,
+          takeOverPrefix: 'inst-a/',
+        });
+        expect(taken.map((i) => [i.key, i.attempts])).toEqual([['old-a', 2]]);
+        // Now held by the new incarnation: a second takeover by it finds nothing more.
+        expect(
+          await store.claimInbox({ owner: 'inst-a/2', ...lease, takeOverPrefix: 'inst-a/' }),
+        ).toEqual([]);
+
+        await store.addEffects([effect('e1', 'x', undefined, 1), effect('e2', 'x', undefined, 2)]);
+        const t = DateTime.utc();
+        const held = await store.claimEffects({
+          owner: 'inst-a/1',
+          now: t,
+          leaseUntil: t.plus({ hours: 1 }),
+          limit: 1,
+        });
+        await store.claimEffects({
+          owner: 'inst-b/1',
+          now: t,
+          leaseUntil: t.plus({ hours: 1 }),
+          limit: 1,
+        });
+        expect(await claimEffectsNow(store, 'inst-a/2', 10)).toEqual([]);
+        const effects = await store.claimEffects({
+          owner: 'inst-a/2',
+          now: t,
+          leaseUntil: t.plus({ minutes: 1 }),
+          limit: 10,
+          takeOverPrefix: 'inst-a/',
+        });
+        expect(effects.map((e) => [e.key, e.attempts])).toEqual([[held[0].key, 2]]);
+        // The dead incarnation's late completion is ignored; the new holder's counts.
+        await store.completeEffect(effects[0].id, 'inst-a/1');
+        await store.completeEffect(effects[0].id, 'inst-a/2');
+        const later = DateTime.utc().plus({ hours: 2 });
+        const left = await store.claimEffects({
+          owner: 'z',
+          now: later,
+          leaseUntil: later.plus({ minutes: 1 }),
+          limit: 10,
+        });
+        expect(left.map((e) => e.key)).toEqual([held[0].key === 'e1' ? 'e2' : 'e1']);
+      });
+    });
+
+    describe('housekeeping: pruneDone', () => {
+      it('deletes done inbox items and done / dead effects past their cut-offs, never pending ones or events', async () => {
+        const { incident } = await create();
+        const before = (await store.loadEvents(incident.id)).length;
+        for (const k of ['i1', 'i2', 'i3']) await store.enqueueInbox(inboxItem(k));
+        const items = await claimInboxNow(store, 'a', 10);
+        const byKey = new Map(items.map((i) => [i.key, i]));
+        await store.completeInbox([byKey.get('i1')!.id]);
+        await store.commit({
+          incidentId: incident.id,
+          requireOpen: true,
+          events: [note('kept forever', { key: 'n1' })],
+          effects: [effect('e-done', 'x', incident.id, 1), effect('e-dead', 'x', incident.id, 2)],
+          inboxDone: [byKey.get('i2')!.id],
+        });
+        await store.addEffects([effect('e-pending', 'x', undefined, 3)]);
+        const claimed = await claimEffectsNow(store, 'a', 10);
+        const eff = new Map(claimed.map((e) => [e.key, e]));
+        await store.completeEffect(eff.get('e-done')!.id, 'a');
+        await store.failEffect(eff.get('e-dead')!.id, 'a', {
+          error: 'channel_not_found',
+          dead: true,
+        });
+        const now = DateTime.utc();
+        const past = now.minus({ hours: 1 });
+        const future = now.plus({ hours: 1 });
+
+        // Everything finished after the cut-offs: nothing goes.
+        expect(
+          await store.pruneDone({
+            inboxBefore: past,
+            effectsBefore: past,
+            deadEffectsBefore: past,
+          }),
+        ).toEqual({ inbox: 0, effects: 0, deadEffects: 0 });
+        // Done ones go; the dead one is kept longer (its own cut-off).
+        expect(
+          await store.pruneDone({
+            inboxBefore: future,
+            effectsBefore: future,
+            deadEffectsBefore: past,
+          }),
+        ).toEqual({ inbox: 2, effects: 1, deadEffects: 0 });
+        expect(
+          await store.pruneDone({
+            inboxBefore: future,
+            effectsBefore: future,
+            deadEffectsBefore: future,
+          }),
+        ).toEqual({ inbox: 0, effects: 0, deadEffects: 1 });
+
+        // The record is untouched; the pending item and effect are still owed.
+        expect((await store.loadEvents(incident.id)).length).toBe(before + 1);
+        const later = now.plus({ hours: 2 });
+        const owedInbox = await store.claimInbox({
+          owner: 'b',
+          now: later,
+          leaseUntil: later.plus({ minutes: 1 }),
+          limit: 10,
+        });
+        expect(owedInbox.map((i) => i.key)).toEqual(['i3']);
+        const owed = await store.claimEffects({
+          owner: 'b',
+          now: later,
+          leaseUntil: later.plus({ minutes: 1 }),
+          limit: 10,
+        });
+        expect(owed.map((e) => e.key)).toEqual(['e-pending']);
+        // A pruned inbox key is forgotten: that is why the retention must outlast Slack's retries.
+        expect((await store.enqueueInbox(inboxItem('i1'))).inserted).toBe(true);
+      });
+    });
+
     describe('durability and health', () => {
       it('keeps everything across close and reopen', async () => {
         const { incident } = await create('T1', { key: 'import:1', channel: 'C_KEEP' });

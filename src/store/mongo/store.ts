@@ -50,6 +50,8 @@ import {
   type ListFilter,
   type NewEffect,
   type NewInboxItem,
+  type PruneOptions,
+  type PruneResult,
   type RenderedPostmortem,
   type StoredEffect,
 } from '../store';
@@ -345,6 +347,24 @@ function effectToBatchDoc(e: NewEffect, now: Date): BatchEffectDoc {
     doc.incidentId = oid;
   }
   return doc;
+}
+
+/**
+ * The claim clause for leases held by a dead earlier incarnation of this instance: owner starts
+ * with `prefix` (matched literally) and is not `owner` itself.
+ */
+function takeOverClause(prefix: string | undefined, owner: string): Record<string, unknown>[] {
+  if (!prefix) return [];
+  const literal = assertPlainId(prefix, 'takeOverPrefix').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Two conditions in $and (not one operator object): the same on every wire-compatible server.
+  return [
+    {
+      $and: [
+        { owner: mongoose.trusted({ $regex: `^${literal}` }) },
+        { owner: mongoose.trusted({ $ne: owner }) },
+      ],
+    },
+  ];
 }
 
 /** Ids the store handed out (ObjectId hex); anything else is a caller mistake. */
@@ -1032,17 +1052,19 @@ export class MongoStore implements IncidentStore {
     leaseUntil: DateTime;
     limit: number;
     ids?: string[];
+    takeOverPrefix?: string;
   }): Promise<InboxItem[]> {
     const owner = assertPlainId(opts?.owner, 'claimInbox owner');
     const now = toDate(opts.now, 'claimInbox now');
     const until = toDate(opts.leaseUntil, 'claimInbox leaseUntil');
     const ids = opts.ids === undefined ? undefined : oidList(opts.ids, 'claimInbox');
+    const takeOver = ids ? [] : takeOverClause(opts.takeOverPrefix, owner);
     return this.run('claimInbox', `owner ${owner}`, async () => {
       const out: InboxItem[] = [];
       while (out.length < opts.limit) {
         const filter: Record<string, unknown> = {
           state: 'pending',
-          $or: [{ leaseUntil: null }, { leaseUntil: mongoose.trusted({ $lt: now }) }],
+          $or: [{ leaseUntil: null }, { leaseUntil: mongoose.trusted({ $lt: now }) }, ...takeOver],
         };
         if (ids) filter._id = mongoose.trusted({ $in: ids });
         const doc = await this.Inbox.findOneAndUpdate(
@@ -1130,10 +1152,12 @@ export class MongoStore implements IncidentStore {
     now: DateTime;
     leaseUntil: DateTime;
     limit: number;
+    takeOverPrefix?: string;
   }): Promise<StoredEffect[]> {
     const owner = assertPlainId(opts?.owner, 'claimEffects owner');
     const now = toDate(opts.now, 'claimEffects now');
     const until = toDate(opts.leaseUntil, 'claimEffects leaseUntil');
+    const takeOver = takeOverClause(opts.takeOverPrefix, owner);
     return this.run('claimEffects', `owner ${owner}`, async () => {
       await this.sweep();
       const out: StoredEffect[] = [];
@@ -1142,7 +1166,11 @@ export class MongoStore implements IncidentStore {
           {
             state: 'pending',
             notBefore: mongoose.trusted({ $lte: now }),
-            $or: [{ leaseUntil: null }, { leaseUntil: mongoose.trusted({ $lt: now }) }],
+            $or: [
+              { leaseUntil: null },
+              { leaseUntil: mongoose.trusted({ $lt: now }) },
+              ...takeOver,
+            ],
           },
           { $set: { owner, leaseUntil: until }, $inc: { attempts: 1 } },
           { sort: { notBefore: 1, _id: 1 }, new: true },
@@ -1153,6 +1181,53 @@ export class MongoStore implements IncidentStore {
         out.push(effectFromDoc(doc));
       }
       return out;
+    });
+  }
+
+  /**
+   * Housekeeping (see IncidentStore.pruneDone). The sweeper may still apply a batch whose writer
+   * died, or the effects a completed inbox item carries (`effectsPending`), and applying them
+   * re-inserts effects unless their rows (fixed ids) still exist: so no effect is deleted that
+   * was finished after the oldest such batch or item was written (minus a minute for clocks of
+   * replicas that disagree), and an inbox item whose effects are not applied yet is kept.
+   * Applying a batch only marks pending inbox items done, so deleting done ones is safe.
+   */
+  async pruneDone(opts: PruneOptions): Promise<PruneResult> {
+    const inboxBefore = toDate(opts.inboxBefore, 'pruneDone inboxBefore');
+    const effectsBefore = toDate(opts.effectsBefore, 'pruneDone effectsBefore');
+    const deadBefore = toDate(opts.deadEffectsBefore, 'pruneDone deadEffectsBefore');
+    return this.run('pruneDone', 'inbox and outbox', async () => {
+      const oldest = await this.Batch.findOne({ applied: false }, { createdAt: 1 })
+        .sort({ createdAt: 1 })
+        .lean<Pick<BatchDoc, 'createdAt'>>()
+        .exec();
+      const carrying = await this.Inbox.findOne({ effectsPending: true }, { doneAt: 1 })
+        .sort({ doneAt: 1 })
+        .lean<Pick<InboxDoc, 'doneAt'>>()
+        .exec();
+      const guard = Math.min(
+        oldest ? oldest.createdAt.getTime() - 60_000 : Infinity,
+        carrying?.doneAt ? carrying.doneAt.getTime() - 60_000 : Infinity,
+      );
+      const cap = (d: Date): Date => new Date(Math.min(d.getTime(), guard));
+      const inbox = await this.Inbox.deleteMany({
+        state: 'done',
+        doneAt: mongoose.trusted({ $lt: inboxBefore }),
+        effectsPending: mongoose.trusted({ $ne: true }),
+      }).exec();
+      const effects = await this.Effect.deleteMany({
+        state: 'done',
+        doneAt: mongoose.trusted({ $lt: cap(effectsBefore) }),
+      }).exec();
+      const dead = await this.Effect.deleteMany({
+        state: 'dead',
+        doneAt: mongoose.trusted({ $lt: cap(deadBefore) }),
+      }).exec();
+      return {
+        inbox: inbox.deletedCount,
+        effects: effects.deletedCount,
+        deadEffects: dead.deletedCount,
+      };
     });
   }
 

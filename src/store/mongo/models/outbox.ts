@@ -89,6 +89,8 @@ effectSchema.index(
 );
 effectSchema.index({ state: 1, notBefore: 1 }, { name: 'state_notBefore' });
 effectSchema.index({ key: 1, doneAt: -1 }, { name: 'key_doneAt' });
+// Housekeeping (pruneDone): done / dead effects finished before a cut-off.
+effectSchema.index({ state: 1, doneAt: 1 }, { name: 'state_doneAt' });
 
 export const inboxSchema = new Schema<InboxDoc>(
   {
@@ -117,6 +119,8 @@ inboxSchema.index({ key: 1 }, { unique: true, name: INBOX_KEY_INDEX });
 inboxSchema.index({ state: 1, _id: 1 }, { name: 'state_id' });
 // The sweeper: completed requests whose owed effects are not in the outbox yet.
 inboxSchema.index({ effectsPending: 1 }, { sparse: true, name: 'effects_pending' });
+// Housekeeping (pruneDone): done items finished before a cut-off.
+inboxSchema.index({ state: 1, doneAt: 1 }, { name: 'state_doneAt' });
 
 export function effectModel(conn: Connection): Model<EffectDoc> {
   return (
