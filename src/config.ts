@@ -3,7 +3,9 @@
  * validated with zod. Every missing or invalid setting is reported at once, in one message that
  * says what is allowed, so a misconfigured deployment fails fast with one clear error.
  */
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
@@ -91,6 +93,24 @@ export interface AppConfig {
   inboxLeaseMs: number;
   /** INBOX_POLL_MS: how often unfinished stored requests and due effects are looked for. */
   inboxPollMs: number;
+  /**
+   * INSTANCE_ID: this bot process's stable name in leases. A restarted process with the same id
+   * takes over at once what its killed predecessor held (it is dead: it was us), instead of
+   * waiting for the leases to run out. Two replicas running at once MUST have different ids.
+   * Default: `<hostname>-<hash of the data location>` (on Kubernetes the hostname is the pod name).
+   */
+  instanceId: string;
+  /** Housekeeping (src/app/housekeeping.ts): retention of finished queue rows. */
+  retention: {
+    /** INBOX_RETENTION_HOURS: done inbox items are deleted after this long. */
+    inboxHours: number;
+    /** EFFECT_RETENTION_HOURS: delivered effects are deleted after this long. */
+    effectHours: number;
+    /** DEAD_EFFECT_RETENTION_DAYS: dead effects (the reason something failed) are kept longer. */
+    deadEffectDays: number;
+    /** PRUNE_INTERVAL_MINUTES: how often the deletion runs (0: never). */
+    intervalMinutes: number;
+  };
 }
 
 export type ParseConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -286,6 +306,29 @@ const flag = optionalText.transform((v, ctx) => {
   return fail(ctx, `must be 1 or 0 (got ${show(v)})`);
 });
 
+/** Lease owners are `<instance id>/<incarnation>`: the id itself has no `/`. */
+const instanceId = optionalText.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(v)) {
+    return fail(
+      ctx,
+      `must be 1-100 letters, digits, ., _, : or - starting with a letter or digit, such as the pod name (got ${show(v)})`,
+    );
+  }
+  return v;
+});
+
+/**
+ * The default INSTANCE_ID: the host name plus a hash of where the data is (the SQLite directory
+ * or the MongoDB URI, hashed so no credential shows), so a process restarted on the same host and
+ * data gets the same id, and two bots on one host with different data get different ones.
+ */
+export function defaultInstanceId(dataLocation: string, hostname = os.hostname()): string {
+  const host = hostname.replace(/[^A-Za-z0-9._:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'host';
+  const hash = createHash('sha256').update(dataLocation).digest('hex').slice(0, 8);
+  return `${host.slice(0, 80)}-${hash}`;
+}
+
 /** Every setting read, and how it is validated. */
 export const configSchema = z.object({
   SLACK_BOT_TOKEN: botToken,
@@ -320,6 +363,12 @@ export const configSchema = z.object({
   INCIDENT_REMINDER_INTERVAL_MS: intSetting(0, 3_600_000, 60_000, ' (0 turns reminders off)'),
   INBOX_LEASE_MS: intSetting(100, 3_600_000, 30_000),
   INBOX_POLL_MS: intSetting(50, 600_000, 5000),
+  INSTANCE_ID: instanceId,
+  // At least an hour: an inbox key must outlive Slack's retries of it (minutes).
+  INBOX_RETENTION_HOURS: intSetting(1, 87_600, 72),
+  EFFECT_RETENTION_HOURS: intSetting(1, 87_600, 72),
+  DEAD_EFFECT_RETENTION_DAYS: intSetting(1, 3650, 30),
+  PRUNE_INTERVAL_MINUTES: intSetting(0, 10_080, 60, ' (0 turns the deletion off)'),
 });
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
@@ -437,6 +486,13 @@ export function parseConfig(env: Env): ParseConfigResult {
       reminderIntervalMs: e.INCIDENT_REMINDER_INTERVAL_MS,
       inboxLeaseMs: e.INBOX_LEASE_MS,
       inboxPollMs: e.INBOX_POLL_MS,
+      instanceId: e.INSTANCE_ID ?? defaultInstanceId(e.MONGODB_URI ?? e.INCIDENT_DATA_DIR),
+      retention: {
+        inboxHours: e.INBOX_RETENTION_HOURS,
+        effectHours: e.EFFECT_RETENTION_HOURS,
+        deadEffectDays: e.DEAD_EFFECT_RETENTION_DAYS,
+        intervalMinutes: e.PRUNE_INTERVAL_MINUTES,
+      },
     },
   };
 }
@@ -484,5 +540,6 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     logLevel: c.logLevel,
     adminGroup: c.adminGroup,
     paging: describePaging(c.paging),
+    instanceId: c.instanceId,
   };
 }

@@ -87,8 +87,13 @@ export interface EffectDispatcherOptions {
   /** Loads the incident an effect names, for the handler's context. */
   loadIncident?: (incidentId: string) => Promise<Incident | undefined>;
   clock?: () => DateTime;
-  /** This replica's name in leases (default a random uuid). */
+  /** This replica's name in leases (default `<instanceId>/<random>`, or a random uuid). */
   owner?: string;
+  /**
+   * This process's stable instance id (INSTANCE_ID): its first claim takes over at once the
+   * effects an earlier incarnation of the same id held (killed: it was us), lease or not.
+   */
+  instanceId?: string;
   /** How long a claim is held; a delivery must finish within it. Default 60 s. */
   leaseMs?: number;
   /** Effects claimed per round. Default 16. */
@@ -127,6 +132,8 @@ export class EffectDispatcher {
   private readonly logger: DispatcherLogger;
   private readonly loadIncident?: (incidentId: string) => Promise<Incident | undefined>;
 
+  /** Set until the first claim succeeded: then every lease with the prefix is our own. */
+  private takeOverPrefix?: string;
   private running = false;
   private loopDone?: Promise<void>;
   private wakeUp?: () => void;
@@ -141,7 +148,9 @@ export class EffectDispatcher {
     this.store = opts.store;
     this.registry = opts.registry;
     this.clock = opts.clock ?? (() => DateTime.utc());
-    this.owner = opts.owner ?? randomUUID();
+    this.owner =
+      opts.owner ?? (opts.instanceId ? `${opts.instanceId}/${randomUUID()}` : randomUUID());
+    this.takeOverPrefix = opts.instanceId ? `${opts.instanceId}/` : undefined;
     this.leaseMs = opts.leaseMs ?? 60_000;
     this.batchSize = opts.batchSize ?? 16;
     this.backoff = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, ...opts.backoff };
@@ -157,12 +166,16 @@ export class EffectDispatcher {
    */
   async runOnce(): Promise<number> {
     const now = this.clock().toUTC();
+    const takeOverPrefix = this.takeOverPrefix;
     const claimed = await this.store.claimEffects({
       owner: this.owner,
       now,
       leaseUntil: now.plus({ milliseconds: this.leaseMs }),
       limit: this.batchSize,
+      ...(takeOverPrefix ? { takeOverPrefix } : {}),
     });
+    // The takeover goes on while rounds come back full (more of the predecessor's may be left).
+    if (claimed.length < this.batchSize) this.takeOverPrefix = undefined;
     const lanes = new Map<string, StoredEffect[]>();
     for (const e of claimed) {
       const lane = e.incidentId ?? `effect:${e.id}`;

@@ -30,6 +30,7 @@ import { createPagerDutyWebhookRoute } from '../integrations/paging/pagerdutyWeb
 import { pagingSubscriber } from '../integrations/paging';
 import { ReminderScheduler } from '../app/reminderScheduler';
 import { createReminderDelivery, registerReminderButtons } from './reminders';
+import { Housekeeping } from '../app/housekeeping';
 
 export interface SlackDeps {
   config: AppConfig;
@@ -134,6 +135,8 @@ export interface SlackAppHandle {
   stop(): Promise<void>;
   /** The reminder scheduler (started with the app; `tick()` runs one pass now). */
   reminders: ReminderScheduler;
+  /** Deletes finished inbox items and effects past their retention (`runOnce()` runs now). */
+  housekeeping: Housekeeping;
 }
 
 export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
@@ -283,6 +286,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     loadIncident: (id) => service.load(id),
     ...(opts.clock ? { clock: opts.clock } : {}),
     idlePollMs: config.inboxPollMs,
+    instanceId: config.instanceId,
     logger: logger.child({ component: 'effects' }),
     track: (p) => work.track(p),
   });
@@ -324,12 +328,21 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     }),
     leaseMs: config.inboxLeaseMs,
     pollMs: config.inboxPollMs,
+    instanceId: config.instanceId,
+  });
+  const housekeeping = new Housekeeping({
+    store: service.store,
+    retention: config.retention,
+    clock: () => (opts.clock ? opts.clock() : service.now()),
+    logger: logger.child({ component: 'housekeeping' }),
+    track: (p) => work.track(p),
   });
 
   return {
     app,
     deps,
     reminders,
+    housekeeping,
     async start() {
       await app.init();
       let port = config.port;
@@ -344,6 +357,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       // Requests stored but not processed by an earlier run (a crash), then effects still owed.
       await requestPath.start();
       effects.start();
+      housekeeping.start();
       if (receiver instanceof HTTPReceiver) return { port };
       return { port: socket?.port ?? config.port, connected: socket?.health().connected };
     },
@@ -365,6 +379,7 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
         logger.warn({ err, inFlight: work.size }, 'shutdown: some work did not finish');
       });
       await reminders.stop();
+      await housekeeping.stop();
       home.stop();
       cards.stop();
     },

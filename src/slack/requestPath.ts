@@ -20,7 +20,9 @@
  * 4. Items not done — the process was killed, or the store failed while processing — are claimed
  *    again once their lease ran out (`leaseMs`), at start and every `pollMs`, by this or another
  *    replica, and processed the same way (`currentRequest().recovered` is then true). Recording is
- *    idempotent by key, so an item processed twice records its facts once.
+ *    idempotent by key, so an item processed twice records its facts once. A process restarted
+ *    with the same `instanceId` takes over at start, without waiting, the items its killed
+ *    predecessor held (leases are owned by `<instanceId>/<random per process>`).
  *
  * Cheap answers that record nothing (an empty or unknown `/incident` subcommand → help) are given
  * in the ack itself and never stored.
@@ -151,8 +153,13 @@ export interface RequestPathOptions {
   leaseMs?: number;
   /** How often unfinished items of others (or of a previous run) are looked for. */
   pollMs?: number;
-  /** This replica's name in leases. */
+  /** This replica's name in leases (default `<instanceId>/<random>`, or random). */
   owner?: string;
+  /**
+   * This process's stable instance id (INSTANCE_ID): at start, items leased by an earlier
+   * incarnation of the same id (killed: it was us) are taken over at once, not after their lease.
+   */
+  instanceId?: string;
 }
 
 export interface RequestPath {
@@ -170,7 +177,10 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
   const clock = opts.clock ?? (() => DateTime.utc());
   const leaseMs = opts.leaseMs ?? 30_000;
   const pollMs = opts.pollMs ?? 5_000;
-  const owner = opts.owner ?? randomUUID();
+  const owner =
+    opts.owner ?? (opts.instanceId ? `${opts.instanceId}/${randomUUID()}` : randomUUID());
+  // Only at start: once running, every lease with our prefix is this incarnation's own.
+  const takeOverPrefix = opts.instanceId ? `${opts.instanceId}/` : undefined;
   const log = logger.child({ component: 'inbox' });
   const process = app.processEvent.bind(app);
 
@@ -319,7 +329,7 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
     }
   }
 
-  async function recover(): Promise<void> {
+  async function recover(atStart = false): Promise<void> {
     if (stopping) return;
     const now = clock().toUTC();
     try {
@@ -329,6 +339,7 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
           now,
           leaseUntil: now.plus({ milliseconds: leaseMs }),
           limit: 200,
+          ...(atStart && takeOverPrefix ? { takeOverPrefix } : {}),
         });
         const fresh = items.filter((i) => !known.has(i.id));
         if (fresh.length > 0) log.info({ count: fresh.length }, 'processing unfinished requests');
@@ -350,7 +361,7 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
 
   return {
     async start() {
-      await opts.track(recover());
+      await opts.track(recover(true));
       schedule();
     },
     async stop() {

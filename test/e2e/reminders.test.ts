@@ -152,7 +152,7 @@ describe('two app instances on one SQLite file', () => {
       clock: () => now,
     });
     const second: SlackAppHandle = createSlackApp({
-      config: { ...bot.config, port: 0 },
+      config: { ...bot.config, port: 0, instanceId: 'second-instance' },
       service: service2,
       logger: createLogger('silent'),
       clock: () => now,

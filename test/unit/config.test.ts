@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseConfig, type AppConfig } from '../../src/config';
+import {
+  ConfigError,
+  defaultInstanceId,
+  loadConfig,
+  parseConfig,
+  type AppConfig,
+} from '../../src/config';
 
 const BASE = { SLACK_BOT_TOKEN: 'xoxb-123-456-abc', SLACK_SIGNING_SECRET: 'shhh' };
 
@@ -173,6 +179,43 @@ describe('parseConfig', () => {
 
   it('ignores MongoDB settings when MONGODB_URI is not set', () => {
     expect(ok({ ...BASE, MONGODB_MAX_POOL_SIZE: 'lots' }).mongo).toBeUndefined();
+  });
+
+  it('derives a stable INSTANCE_ID from the host and the data location unless one is set', () => {
+    const a = ok({ ...BASE, INCIDENT_DATA_DIR: '/srv/a' }).instanceId;
+    expect(a).toBe(defaultInstanceId('/srv/a'));
+    expect(ok({ ...BASE, INCIDENT_DATA_DIR: '/srv/a' }).instanceId).toBe(a);
+    expect(ok({ ...BASE, INCIDENT_DATA_DIR: '/srv/b' }).instanceId).not.toBe(a);
+    expect(a.startsWith(`${os.hostname().replace(/[^A-Za-z0-9._:-]/g, '-')}-`)).toBe(true);
+    // The MongoDB URI is hashed: no credential shows in the id.
+    const m = ok({ ...BASE, MONGODB_URI: 'mongodb://bot:s3cret@db:27017/x' }).instanceId;
+    expect(m).not.toContain('s3cret');
+    expect(defaultInstanceId('/d', 'web_1.pods!')).toMatch(/^web_1\.pods--[0-9a-f]{8}$/);
+    expect(ok({ ...BASE, INSTANCE_ID: 'incident-bot-7f9c-x2' }).instanceId).toBe(
+      'incident-bot-7f9c-x2',
+    );
+    expect(errors({ ...BASE, INSTANCE_ID: 'a/b' })[0]).toMatch(/^INSTANCE_ID must be 1-100/);
+  });
+
+  it('reads the retention settings, with an hour at least for the inbox (Slack retries)', () => {
+    expect(ok(BASE).retention).toEqual({
+      inboxHours: 72,
+      effectHours: 72,
+      deadEffectDays: 30,
+      intervalMinutes: 60,
+    });
+    expect(
+      ok({
+        ...BASE,
+        INBOX_RETENTION_HOURS: '6',
+        EFFECT_RETENTION_HOURS: '12',
+        DEAD_EFFECT_RETENTION_DAYS: '90',
+        PRUNE_INTERVAL_MINUTES: '0',
+      }).retention,
+    ).toEqual({ inboxHours: 6, effectHours: 12, deadEffectDays: 90, intervalMinutes: 0 });
+    expect(errors({ ...BASE, INBOX_RETENTION_HOURS: '0' })[0]).toMatch(
+      /^INBOX_RETENTION_HOURS must be an integer from 1/,
+    );
   });
 });
 

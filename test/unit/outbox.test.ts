@@ -272,6 +272,44 @@ describe('EffectDispatcher', () => {
     expect(rows()[0].state).toBe('done');
   });
 
+  it("a restarted instance (same instanceId) takes over its dead predecessor's effects at once; another instance waits for the lease", async () => {
+    const delivered: string[] = [];
+    const handlers: Record<string, EffectHandler> = {
+      'x.t': async (e) => {
+        delivered.push(e.key);
+      },
+    };
+    const registry = new SubscriberRegistry().register({ name: 't', handlers });
+    await store.addEffects(
+      Array.from({ length: 5 }, (_, i) => ({ key: `t${i}`, kind: 'x.t', payload: i })),
+    );
+    // The killed incarnation claimed them all with a one-hour lease and never finished.
+    const held = await store.claimEffects({
+      owner: 'web-1/dead-incarnation',
+      now,
+      leaseUntil: now.plus({ hours: 1 }),
+      limit: 10,
+    });
+    expect(held).toHaveLength(5);
+    const other = new EffectDispatcher({ store, registry, clock, instanceId: 'web-2' });
+    expect(await other.runOnce()).toBe(0);
+    const restarted = new EffectDispatcher({
+      store,
+      registry,
+      clock,
+      instanceId: 'web-1',
+      batchSize: 2,
+    });
+    expect(restarted.owner).toMatch(/^web-1\//);
+    // Full rounds keep taking over; the round that finds fewer ends the takeover.
+    expect(await restarted.runOnce()).toBe(2);
+    expect(await restarted.runOnce()).toBe(2);
+    expect(await restarted.runOnce()).toBe(1);
+    expect(await restarted.runOnce()).toBe(0);
+    expect(delivered.sort()).toEqual(['t0', 't1', 't2', 't3', 't4']);
+    expect(rows().every((r) => r.state === 'done' && r.attempts === 2)).toBe(true);
+  });
+
   it('delivers each effect once when two replicas on two connections dispatch at the same time', async () => {
     const other = openSqliteStore({ file });
     stores.push(other);
