@@ -348,6 +348,54 @@ if (!uri) {
       expect((await a.pruneDone(cutoffs)).effects).toBe(1);
     });
 
+    test('pruning keeps a done request whose owed effects are not in the outbox yet', async () => {
+      const a = await harness.open();
+      const { item } = await a.enqueueInbox({
+        key: 'cmd:Tcarrier',
+        kind: 'command',
+        partition: 'ch:C1',
+        body: '{}',
+        receivedAt: T0,
+      });
+      const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+      // Completed 3 h ago with an owed reply; the completer died before the outbox insert.
+      await a.connection.collection('inbox').updateOne(
+        { _id: new mongoose.Types.ObjectId(item.id) },
+        {
+          $set: {
+            state: 'done',
+            doneAt: hoursAgo(3),
+            effectsPending: true,
+            effects: [
+              {
+                _id: new mongoose.Types.ObjectId(),
+                key: 'reply:cmd:Tcarrier',
+                kind: 'slack.reply',
+                payload: '{}',
+                notBefore: hoursAgo(3),
+                spacingMs: 0,
+              },
+            ],
+          },
+        },
+      );
+      const cutoffs = {
+        inboxBefore: DateTime.utc().minus({ hours: 1 }),
+        effectsBefore: DateTime.utc().minus({ hours: 1 }),
+        deadEffectsBefore: DateTime.utc().minus({ hours: 1 }),
+      };
+      expect((await a.pruneDone(cutoffs)).inbox).toBe(0);
+      const claimed = await a.claimEffects({
+        owner: 'r1',
+        now: DateTime.utc(),
+        leaseUntil: DateTime.utc().plus({ minutes: 1 }),
+        limit: 10,
+      });
+      expect(claimed.map((e) => e.key)).toEqual(['reply:cmd:Tcarrier']);
+      // Its effects are in the outbox now: the request may go.
+      expect((await a.pruneDone(cutoffs)).inbox).toBe(1);
+    });
+
     test('a database written by 0.1 (one document per event) is converted at start', async () => {
       const a = await harness.open();
       const id = new mongoose.Types.ObjectId();
