@@ -1,22 +1,57 @@
 /**
- * Ticks the reminders: on each tick (every `intervalMs`, clock injectable), loads the incidents,
- * asks the pure `dueReminders` what is due, and for each one appends its keyed claim event
- * (`reminder.sent`, key = the reminder's key). Only when that append recorded the event (it was
- * not a duplicate) is the reminder delivered: the store records a key once, so with several
- * replicas on one store each reminder is sent once. A delivery that fails after its claim is
- * logged and not retried (at most once); the next due instant of the same kind is claimed anew.
+ * Ticks the reminders: on each tick (every `intervalMs`, clock injectable), loads the incidents
+ * and asks the pure `dueReminders` what is due. Each due reminder is claimed and owed in ONE
+ * conditional commit: its keyed claim event (`reminder.sent`, key = the reminder's key) and its
+ * delivery as an outbox effect (`reminder.deliver`, same key), decided on the record as loaded.
+ * If the record moved meanwhile (another replica claimed it, or anything else was recorded), the
+ * commit writes nothing and the incident is looked at again on the fresh record, where a claimed
+ * reminder is no longer due: with several replicas on one store each reminder is claimed, and
+ * owed, once. The effect dispatcher delivers it (src/slack/reminders.ts), retried with backoff
+ * when Slack fails, and resumed after a restart.
  */
 import type { DateTime } from 'luxon';
 import { dueReminders, type DueReminder, type ReminderSettings } from '../core/reminders';
-import type { NewEvent } from '../core/model';
+import type { Actor, NewEvent } from '../core/model';
+import { ConflictError, type NewEffect } from '../store/store';
 import type { Incident, IncidentService } from './service';
+
+/** The effect kind of a claimed reminder's delivery. */
+export const REMINDER_EFFECT = 'reminder.deliver';
+
+/** A claimed reminder as an effect's payload (JSON: times as ISO strings). */
+export interface ReminderPayload {
+  kind: DueReminder['kind'];
+  incidentId: string;
+  due: string;
+  key: string;
+  to?: Actor;
+  action?: string;
+  channel?: string;
+  archiveAt?: string;
+}
+
+/** The delivery owed for a claimed reminder: keyed by the claim, so it is owed once. */
+export function reminderEffect(r: DueReminder): NewEffect {
+  const payload: ReminderPayload = {
+    kind: r.kind,
+    incidentId: r.incidentId,
+    due: r.due.toUTC().toISO() ?? '',
+    key: r.key,
+    ...(r.to ? { to: r.to } : {}),
+    ...(r.action ? { action: r.action } : {}),
+    ...(r.channel ? { channel: r.channel } : {}),
+    ...(r.archiveAt ? { archiveAt: r.archiveAt.toUTC().toISO() ?? '' } : {}),
+  };
+  return { key: r.key, kind: REMINDER_EFFECT, incidentId: r.incidentId, payload };
+}
+
+/** Attempts per incident and tick when the record keeps moving under the decision. */
+const MAX_RUNS = 5;
 
 export interface ReminderSchedulerOptions {
   service: IncidentService;
   settings: ReminderSettings;
   clock: () => DateTime;
-  /** Sends one claimed reminder (a DM, a channel notice, the archive itself). */
-  deliver(reminder: DueReminder, incident: Incident): Promise<void>;
   /** 0 disables the timer (tests call `tick()` themselves). */
   intervalMs: number;
   logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
@@ -26,7 +61,7 @@ export interface ReminderSchedulerOptions {
 
 export interface TickResult {
   due: number;
-  /** Reminders this process claimed and delivered (or tried to). */
+  /** Reminders this process claimed (their delivery is owed in the outbox). */
   sent: DueReminder[];
 }
 
@@ -60,7 +95,7 @@ export class ReminderScheduler {
     await this.running?.catch(() => undefined);
   }
 
-  /** One pass: claim and deliver everything due now. Concurrent calls share one pass. */
+  /** One pass: claim everything due now. Concurrent calls share one pass. */
   tick(): Promise<TickResult> {
     if (!this.running) {
       const p = this.pass().finally(() => {
@@ -72,48 +107,55 @@ export class ReminderScheduler {
   }
 
   private async pass(): Promise<TickResult> {
-    const { service, settings } = this.opts;
+    const { service } = this.opts;
     const now = this.opts.clock().toUTC();
     const records = await service.list();
-    const sent: DueReminder[] = [];
-    let due = 0;
+    const result: TickResult = { due: 0, sent: [] };
     for (const record of records) {
-      let incident: Incident;
       try {
-        incident = await service.load(record.id);
+        await this.claimDue(record.id, now, result);
       } catch (err) {
-        this.opts.logger.warn({ err, incident: record.id }, 'reminders: could not load');
-        continue;
-      }
-      for (const r of dueReminders([incident], now, settings)) {
-        due += 1;
-        if (!(await this.claim(r, now))) continue;
-        sent.push(r);
-        try {
-          await this.opts.deliver(r, incident);
-        } catch (err) {
-          this.opts.logger.warn({ err, key: r.key }, 'reminder claimed but not delivered');
-        }
+        this.opts.logger.warn({ err, incident: record.id }, 'reminders: could not claim');
       }
     }
-    return { due, sent };
+    return result;
   }
 
-  /** Appends the keyed claim; true when this call recorded it (this process sends). */
-  private async claim(r: DueReminder, now: DateTime): Promise<boolean> {
-    const event: NewEvent<'reminder.sent'> = {
-      type: 'reminder.sent',
-      occurredAt: now,
-      recordedAt: now,
-      actor: { id: 'system', name: 'incident-bot' },
-      source: 'system',
-      key: r.key,
-      kind: r.kind,
-      due: r.due.toUTC().toISO() ?? '',
-      ...(r.to ? { to: r.to.id } : {}),
-      ...(r.action ? { action: r.action } : {}),
-    };
-    const res = await this.opts.service.store.append(r.incidentId, [event]);
-    return res.appended.length === 1;
+  /** Claims what is due for one incident, deciding again on the fresh record after a conflict. */
+  private async claimDue(incidentId: string, now: DateTime, result: TickResult): Promise<void> {
+    const { service, settings } = this.opts;
+    for (let run = 1; run <= MAX_RUNS; run++) {
+      const incident: Incident = await service.load(incidentId);
+      const due = dueReminders([incident], now, settings);
+      if (run === 1) result.due += due.length;
+      if (due.length === 0) return;
+      try {
+        await service.commitDecided(
+          incident,
+          due.map((r) => claimEvent(r, now)),
+          { requireOpen: false, effects: due.map(reminderEffect) },
+        );
+        result.sent.push(...due);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    this.opts.logger.warn({ incident: incidentId }, 'reminders: the record kept moving; next tick');
   }
+}
+
+function claimEvent(r: DueReminder, now: DateTime): NewEvent<'reminder.sent'> {
+  return {
+    type: 'reminder.sent',
+    occurredAt: now,
+    recordedAt: now,
+    actor: { id: 'system', name: 'incident-bot' },
+    source: 'system',
+    key: r.key,
+    kind: r.kind,
+    due: r.due.toUTC().toISO() ?? '',
+    ...(r.to ? { to: r.to.id } : {}),
+    ...(r.action ? { action: r.action } : {}),
+  };
 }

@@ -29,7 +29,7 @@ import { ManagedSocketModeReceiver, type SocketModeOptions } from './socketMode'
 import { createPagerDutyWebhookRoute } from '../integrations/paging/pagerdutyWebhook';
 import { pagingSubscriber } from '../integrations/paging';
 import { ReminderScheduler } from '../app/reminderScheduler';
-import { createReminderDelivery, registerReminderButtons } from './reminders';
+import { registerReminderButtons, reminderSubscriber } from './reminders';
 import { Housekeeping } from '../app/housekeeping';
 
 export interface SlackDeps {
@@ -272,7 +272,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     service,
     settings: config.reminders,
     clock: () => (opts.clock ? opts.clock() : service.now()),
-    deliver: createReminderDelivery(deps, config.reminders),
     intervalMs: config.reminderIntervalMs,
     logger: logger.child({ component: 'reminders' }),
     track: (p) => work.track(p),
@@ -311,6 +310,8 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     logger: logger.child({ component: 'paging' }),
   });
   if (paging) deps.subscribers.register(paging);
+  // Reminders: a claimed reminder's delivery is a `reminder.deliver` effect (src/slack/reminders).
+  deps.subscribers.register(reminderSubscriber(deps, config.reminders));
   service.useSubscribers(deps.subscribers, () => effects.wake());
 
   // Receive → inbox → ack → per-partition processing (requestPath.ts). Installed after the

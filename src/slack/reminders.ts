@@ -1,6 +1,9 @@
 /**
  * Reminders in Slack: how each claimed reminder is delivered (DMs to the commander or the action
- * owner, a notice in the incident channel before archiving, conversations.archive), and the
+ * owner, a notice in the incident channel before archiving, conversations.archive) — as the
+ * outbox subscriber of `reminder.deliver` effects, so a delivery Slack refuses for a while is
+ * retried with backoff (Retry-After respected) and one owed at a crash is delivered after the
+ * restart; errors that will not heal (channel_not_found …) make the effect dead, reason kept — and the
  * Snooze / Dismiss buttons, which record `reminder.snoozed` / `reminder.dismissed` (the pure
  * `dueReminders` reads them back). Snoozing or keeping a channel from being archived is guarded
  * by the permission check ('archive').
@@ -8,7 +11,14 @@
  * Web API methods used here: chat.postMessage (SlackOps.post), conversations.archive.
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
+import {
+  PermanentEffectError,
+  RetryableEffectError,
+  type EffectOutcome,
+  type Subscriber,
+} from '../app/effects';
+import { REMINDER_EFFECT, type ReminderPayload } from '../app/reminderScheduler';
 import { requirePermission } from '../app/permissions';
 import type { Incident } from '../app/service';
 import { IncidentError } from '../app/errors';
@@ -23,6 +33,7 @@ import {
 } from '../core/reminders';
 import type { SlackDeps } from './app';
 import { escapeSlackText } from './text';
+import { describeSlackError, slackErrorCode } from './webOps';
 
 export const REMINDER_ACTIONS = {
   snooze: 'incident_reminder_snooze',
@@ -117,20 +128,30 @@ export function reminderMessage(
   };
 }
 
-/** Delivers one claimed reminder. */
+/**
+ * Delivers one claimed reminder; returns the events to record with its completion (the archive's
+ * `channel.archived`). `attempt` 1 is the first delivery: a retried archive does not post its
+ * notice again, and finds the channel already archived harmless.
+ */
 export function createReminderDelivery(
   deps: SlackDeps,
   settings: ReminderSettings,
-): (r: DueReminder, i: Incident) => Promise<void> {
+): (r: DueReminder, i: Incident, attempt?: number) => Promise<NewEvent[]> {
   const now = (): DateTime => (deps.clock ? deps.clock() : deps.service.now()).toUTC();
-  return async (r, i) => {
+  return async (r, i, attempt = 1) => {
     const msg = reminderMessage(r, i, now(), settings);
     if (r.kind === 'archive') {
       const channel = r.channel ?? '';
-      await deps.slack.post(channel, msg.text, msg.blocks).catch((err: unknown) => {
-        deps.logger.warn({ err, channel }, 'could not post the archive notice');
-      });
-      await deps.client.conversations.archive({ channel });
+      if (attempt <= 1) {
+        await deps.slack.post(channel, msg.text, msg.blocks).catch((err: unknown) => {
+          deps.logger.warn({ err, channel }, 'could not post the archive notice');
+        });
+      }
+      try {
+        await deps.client.conversations.archive({ channel });
+      } catch (err) {
+        if (slackErrorCode(err) !== 'already_archived') throw err;
+      }
       const at = now();
       const event: NewEvent<'channel.archived'> = {
         type: 'channel.archived',
@@ -141,13 +162,82 @@ export function createReminderDelivery(
         key: `archived:${i.record.id}:${channel}`,
         channel,
       };
-      await deps.service.store.append(i.record.id, [event]);
-      return;
+      return [event];
     }
     // DMs go to the person (chat.postMessage to a user id opens the app's DM with them).
     const target = r.kind === 'archive_warning' ? (r.channel ?? '') : (r.to?.id ?? '');
-    if (!target) return;
+    if (!target) return [];
     await deps.slack.post(target, msg.text, msg.blocks);
+    return [];
+  };
+}
+
+/** Slack errors worth retrying; any other Slack error will not heal by itself. */
+const TRANSIENT = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+]);
+
+/** A delivery failure as the dispatcher's retry decision. */
+function effectError(err: unknown, now: DateTime): Error {
+  if (err instanceof PermanentEffectError || err instanceof RetryableEffectError) return err;
+  const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
+  if (typeof retryAfter === 'number') {
+    return new RetryableEffectError('ratelimited', now.plus({ seconds: retryAfter }));
+  }
+  const code = slackErrorCode(err);
+  if (code === undefined || TRANSIENT.has(code)) {
+    return new RetryableEffectError(describeSlackError(err));
+  }
+  return new PermanentEffectError(describeSlackError(err));
+}
+
+/** The claimed reminder an effect carries (see `reminderEffect`), or undefined. */
+export function reminderFromPayload(p: unknown): DueReminder | undefined {
+  const v = p as Partial<ReminderPayload> | null;
+  if (!v || typeof v !== 'object' || !isReminderKind(String(v.kind))) return undefined;
+  if (typeof v.incidentId !== 'string' || typeof v.key !== 'string') return undefined;
+  const due = DateTime.fromISO(String(v.due), { zone: 'utc' });
+  if (!due.isValid) return undefined;
+  const archiveAt =
+    typeof v.archiveAt === 'string' ? DateTime.fromISO(v.archiveAt, { zone: 'utc' }) : undefined;
+  return {
+    kind: v.kind as ReminderKind,
+    incidentId: v.incidentId,
+    due,
+    key: v.key,
+    ...(v.to && typeof v.to.id === 'string'
+      ? { to: { id: v.to.id, name: String(v.to.name) } }
+      : {}),
+    ...(typeof v.action === 'string' ? { action: v.action } : {}),
+    ...(typeof v.channel === 'string' ? { channel: v.channel } : {}),
+    ...(archiveAt?.isValid ? { archiveAt } : {}),
+  };
+}
+
+/** The outbox subscriber that delivers claimed reminders (`reminder.deliver` effects). */
+export function reminderSubscriber(deps: SlackDeps, settings: ReminderSettings): Subscriber {
+  const deliver = createReminderDelivery(deps, settings);
+  return {
+    name: 'reminders',
+    handlers: {
+      async [REMINDER_EFFECT](effect, ctx): Promise<EffectOutcome | void> {
+        const r = reminderFromPayload(effect.payload);
+        if (!r) throw new PermanentEffectError('not a reminder payload');
+        const incident = ctx.incident ?? (await deps.service.load(r.incidentId));
+        let events: NewEvent[];
+        try {
+          events = await deliver(r, incident, ctx.attempt);
+        } catch (err) {
+          throw effectError(err, ctx.now);
+        }
+        return events.length > 0 ? { events } : undefined;
+      },
+    },
   };
 }
 

@@ -11,7 +11,13 @@
  *   and its detection time is the message's time (editable in the record with `/incident log`).
  *
  * In an incident's channel the first two act on that incident; elsewhere they open a small form
- * to pick one of the open incidents. Answers are ephemeral (the shortcut's response_url).
+ * to pick one of the open incidents. Answers are ephemeral (the shortcut's response_url; a DM
+ * when a shortcut has none).
+ *
+ * A form can only be opened within 3 seconds of the click (Slack's trigger_id expires). A stored
+ * shortcut processed later — after a crash and restart, or from a long queue — cannot open its
+ * form: when it was received 3 s ago or more, or when views.open answers `expired_trigger_id`,
+ * the user is told what happened and to use the shortcut again, instead of nothing happening.
  *
  * Web API methods used here: chat.getPermalink, views.open (SlackOps.openModal), users.info.
  */
@@ -19,11 +25,13 @@ import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
 import { DateTime } from 'luxon';
 import { applyReaction, slackTime, type Meaning } from '../app/capture';
 import { IncidentError } from '../app/errors';
+import { currentRequest } from '../app/requestContext';
 import type { Incident } from '../app/service';
 import { OPEN_STATUSES, formatIncidentNumber, type Actor } from '../core/model';
 import { startModal, type FromMessage, type StartMeta } from '../../commands/start';
 import type { SlackDeps } from './app';
 import { decodeSlackText, extractMentions } from './text';
+import { slackErrorCode } from './webOps';
 
 export const SHORTCUT_IDS = {
   timeline: 'incident_timeline_add',
@@ -38,6 +46,44 @@ export const PICK_CALLBACK = 'incident_shortcut_pick';
 const MAX_METADATA = 3000;
 /** Slack's limit on options in a static select. */
 const MAX_OPTIONS = 100;
+/** A trigger_id opens a modal within 3 s of the user's click, never later. */
+export const TRIGGER_TTL_MS = 3000;
+
+const SHORTCUT_NAMES: Record<keyof typeof SHORTCUT_IDS, string> = {
+  timeline: 'Add to incident timeline',
+  hypothesis: 'Raise as hypothesis',
+  declare: 'Declare incident from message',
+};
+
+/** The answer when a shortcut's form can no longer be opened (its trigger expired). */
+export function expiredTriggerText(kind: keyof typeof SHORTCUT_IDS): string {
+  return `I could not open the form for *${SHORTCUT_NAMES[kind]}*: the bot was delayed (it may have restarted) and Slack only lets a form open within 3 seconds of your click. Nothing was recorded. Please use the shortcut again (⋯ on the message → *${SHORTCUT_NAMES[kind]}*).`;
+}
+
+/**
+ * Opens a shortcut's modal, or returns the text telling the user it is too late: when the stored
+ * request is 3 s old or more (processed after a restart), or when Slack says the trigger expired.
+ */
+async function openShortcutModal(
+  deps: SlackDeps,
+  kind: keyof typeof SHORTCUT_IDS,
+  triggerId: string,
+  view: unknown,
+): Promise<string | undefined> {
+  const received = currentRequest()?.receivedAt;
+  if (received && now(deps).toMillis() - received.toMillis() >= TRIGGER_TTL_MS) {
+    deps.logger.info({ kind }, 'shortcut processed too late to open its form; user told');
+    return expiredTriggerText(kind);
+  }
+  try {
+    await deps.slack.openModal(triggerId, view);
+    return undefined;
+  } catch (err) {
+    if (slackErrorCode(err) !== 'expired_trigger_id') throw err;
+    deps.logger.info({ kind }, 'views.open: expired_trigger_id; user told');
+    return expiredTriggerText(kind);
+  }
+}
 
 type CaptureKind = 'timeline' | 'hypothesis';
 const MEANING: Record<CaptureKind, Meaning> = { timeline: 'pin', hypothesis: 'hypothesis' };
@@ -55,7 +101,12 @@ export function registerShortcuts(app: App, deps: SlackDeps): void {
       { type: 'message_action', callback_id: SHORTCUT_IDS[kind] },
       async ({ ack, shortcut }) => {
         await ack();
-        await guarded(deps, shortcut.response_url, () => captureShortcut(deps, kind, shortcut));
+        await guarded(
+          deps,
+          shortcut.response_url,
+          () => captureShortcut(deps, kind, shortcut),
+          shortcut.user.id,
+        );
       },
     );
   }
@@ -64,7 +115,12 @@ export function registerShortcuts(app: App, deps: SlackDeps): void {
     { type: 'message_action', callback_id: SHORTCUT_IDS.declare },
     async ({ ack, shortcut }) => {
       await ack();
-      await guarded(deps, shortcut.response_url, () => declareShortcut(deps, shortcut));
+      await guarded(
+        deps,
+        shortcut.response_url,
+        () => declareShortcut(deps, shortcut),
+        shortcut.user.id,
+      );
     },
   );
 
@@ -127,8 +183,7 @@ async function captureShortcut(
     return 'There are no open incidents to add this message to. Use *Declare incident from message* to open one from it.';
   }
   const meta = fitPickMeta({ kind, message, responseUrl: s.response_url });
-  await deps.slack.openModal(s.trigger_id, pickModal(kind, meta, open));
-  return undefined;
+  return openShortcutModal(deps, kind, s.trigger_id, pickModal(kind, meta, open));
 }
 
 /** Applies the shortcut to one incident; returns the ephemeral answer. */
@@ -166,7 +221,7 @@ async function applyTo(
     : `That message is already a hypothesis in ${inc}.`;
 }
 
-async function declareShortcut(deps: SlackDeps, s: MessageShortcut): Promise<undefined> {
+async function declareShortcut(deps: SlackDeps, s: MessageShortcut): Promise<string | undefined> {
   const message = await messageOf(deps, s);
   let permalink: string | undefined;
   try {
@@ -192,14 +247,15 @@ async function declareShortcut(deps: SlackDeps, s: MessageShortcut): Promise<und
     ...(at.isValid ? { detectedAt: at.toISO() ?? undefined } : {}),
     fromMessage: message,
   };
-  await deps.slack.openModal(
+  return openShortcutModal(
+    deps,
+    'declare',
     s.trigger_id,
     startModal(fitStartMeta(meta), 'sev3', {
       ...(title ? { title } : {}),
       ...(body || link ? { description: `${body}${link}`.trim() } : {}),
     }),
   );
-  return undefined;
 }
 
 /** Keeps private_metadata within Slack's 3000 characters by shortening the message text. */
@@ -301,11 +357,15 @@ function now(deps: SlackDeps): DateTime {
   return (deps.clock ? deps.clock() : deps.service.now()).toUTC();
 }
 
-/** Runs the work and posts its answer (or a friendly error) to the response_url. */
+/**
+ * Runs the work and posts its answer (or a friendly error) to the response_url, or as a DM to
+ * `user` when there is no response_url.
+ */
 async function guarded(
   deps: SlackDeps,
   responseUrl: string | undefined,
   fn: () => Promise<string | undefined>,
+  user?: string,
 ): Promise<void> {
   let text: string | undefined;
   try {
@@ -319,7 +379,15 @@ async function guarded(
         'Something went wrong with that shortcut; anything recorded before the failure is kept. Please try again, or use `/incident` commands.';
     }
   }
-  if (!text || !responseUrl) return;
+  if (!text) return;
+  if (!responseUrl) {
+    if (!user) return;
+    // chat.postMessage to a user id posts in the app's DM with them.
+    await deps.slack.post(user, text).catch((err: unknown) => {
+      deps.logger.warn({ err }, 'could not answer the shortcut by DM');
+    });
+    return;
+  }
   try {
     await fetch(responseUrl, {
       method: 'POST',

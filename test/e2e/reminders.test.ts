@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 const all = (r: { ephemeral: string[] }) => r.ephemeral.join('\n');
-const advance = (o: { minutes?: number; hours?: number; days?: number }) => {
+const advance = (o: { seconds?: number; minutes?: number; hours?: number; days?: number }) => {
   now = now.plus(o);
 };
 
@@ -139,6 +139,48 @@ describe('update reminders', () => {
     );
     advance({ hours: 5 });
     expect(await tick()).toBe(0);
+  });
+});
+
+describe('delivery through the outbox', () => {
+  it('retries a DM Slack failed, after the backoff, and sends it once', async () => {
+    const { id } = await open();
+    advance({ minutes: 31 });
+    bot.emulator.failNext('chat.postMessage', 'service_unavailable');
+    expect(await tick()).toBe(1);
+    // Claimed and owed: the first delivery failed, nothing reached Alice yet.
+    expect(dmsTo('U_ALICE')).toHaveLength(0);
+    expect((await bot.store.loadEvents(id)).filter((e) => e.type === 'reminder.sent')).toHaveLength(
+      1,
+    );
+    // A tick meanwhile claims nothing more (the claim is in the record).
+    expect(await tick()).toBe(0);
+    // After the backoff (1 s), the dispatcher delivers it.
+    advance({ seconds: 2 });
+    bot.deps.effects?.wake();
+    await bot.idle();
+    const dm = dmsTo('U_ALICE');
+    expect(dm).toHaveLength(1);
+    expect(String(dm[0].params.text)).toContain('nothing new on the timeline for');
+    advance({ seconds: 30 });
+    bot.deps.effects?.wake();
+    await bot.idle();
+    expect(dmsTo('U_ALICE')).toHaveLength(1);
+  });
+
+  it('gives up on an error that will not heal (the effect is dead) and claims no duplicate', async () => {
+    await open();
+    advance({ minutes: 31 });
+    bot.emulator.failNext('chat.postMessage', 'user_not_found');
+    expect(await tick()).toBe(1);
+    advance({ minutes: 5 });
+    bot.deps.effects?.wake();
+    await bot.idle();
+    expect(dmsTo('U_ALICE')).toHaveLength(0);
+    const attempts = bot.emulator
+      .callsTo('chat.postMessage')
+      .filter((c) => c.params.channel === 'U_ALICE');
+    expect(attempts).toHaveLength(1);
   });
 });
 

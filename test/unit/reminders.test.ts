@@ -9,6 +9,8 @@ import {
   reminderKey,
   type ReminderSettings,
 } from '../../src/core/reminders';
+import { REMINDER_EFFECT, reminderEffect } from '../../src/app/reminderScheduler';
+import { reminderFromPayload } from '../../src/slack/reminders';
 import { IncidentBuilder, people } from '../helpers/incidentBuilder';
 
 const S: ReminderSettings = {
@@ -136,5 +138,32 @@ describe('archive', () => {
     expect(kinds(b, '2025-03-25T16:30:00Z', { ...S, archiveDays: 0 })).toEqual([]);
     b.add('reminder.dismissed', '+7d 10:00', { kind: 'archive' });
     expect(kinds(b, '2025-04-30T00:00:00Z')).toEqual([]);
+  });
+});
+
+describe('the reminder effect (outbox payload)', () => {
+  it('carries a claimed reminder through JSON and back, times in UTC', () => {
+    const r = {
+      kind: 'archive_warning' as const,
+      incidentId: 'I1',
+      due: at('2025-03-17T14:00:00Z'),
+      key: reminderKey('archive_warning', 'I1', at('2025-03-17T14:00:00Z')),
+      to: { id: 'U1', name: 'Dana' },
+      channel: 'C0INC3',
+      archiveAt: at('2025-03-18T14:00:00Z'),
+    };
+    const effect = reminderEffect(r);
+    expect(effect).toMatchObject({ key: r.key, kind: REMINDER_EFFECT, incidentId: 'I1' });
+    const back = reminderFromPayload(JSON.parse(JSON.stringify(effect.payload)));
+    expect(back?.due.toMillis()).toBe(r.due.toMillis());
+    expect(back?.archiveAt?.toISO()).toBe('2025-03-18T14:00:00.000Z');
+    expect({ ...back, due: undefined, archiveAt: undefined }).toEqual({
+      ...r,
+      due: undefined,
+      archiveAt: undefined,
+    });
+    expect(reminderFromPayload({ kind: 'nope', incidentId: 'I1', key: 'k', due: 'x' })).toBe(
+      undefined,
+    );
   });
 });
