@@ -30,18 +30,25 @@ const LINE_START: [RegExp, string][] = [
   [/^(\s*)(\d{1,9})([.)])(?=\s|$)/, '$1$2\\$3'], // ordered list item
 ];
 
+/** Every LINE_START marker begins with one of these after optional white space. */
+const MAY_START_BLOCK = /^\s*[#\-+=\d]/;
+
 function escapeLineStart(line: string): string {
+  if (!MAY_START_BLOCK.test(line)) return line;
   for (const [re, to] of LINE_START) if (re.test(line)) return line.replace(re, to);
   return line;
 }
 
-/** Escapes inline syntax in text outside code spans. */
+/**
+ * Escapes inline syntax in text outside code spans. (The later steps only run on text holding
+ * the character they escape: this runs once per message of a long channel log.)
+ */
 function escapeText(s: string): string {
-  return s
-    .replace(INLINE_SPECIALS, (c) => `\\${c}`)
-    .replace(/^(\s*)>/, '$1\\>')
-    .replace(LOOSE_UNDERSCORE, '\\_')
-    .replace(ENTITY, '&amp;$1');
+  let out = s.replace(INLINE_SPECIALS, '\\$&');
+  if (out.includes('>')) out = out.replace(/^(\s*)>/, '$1\\>');
+  if (out.includes('_')) out = out.replace(LOOSE_UNDERSCORE, '\\_');
+  if (out.includes('&')) out = out.replace(ENTITY, '&amp;$1');
+  return out;
 }
 
 /**
@@ -81,6 +88,9 @@ interface Segment {
   code: boolean;
   text: string;
 }
+
+/** True when segments() finds a code block (its pattern, not global, so `test` keeps no state). */
+const HAS_CODE_BLOCK = /```[\s\S]*?```/;
 
 /**
  * Splits text into prose and code blocks, as Slack marks them: ```` ``` ```` opens and closes a
@@ -126,6 +136,9 @@ function fenced(body: string): string[] {
  * code span (its lines joined), so it is still shown as code.
  */
 export function mdInline(text: string): string {
+  // Most messages are one plain line: nothing to split, trim, collapse or quote as code, so the
+  // steps below would hand it to escapeText unchanged. Same result, without the copies.
+  if (PLAIN_LINE.test(text) && !text.includes('  ')) return endInline(escapeText(text));
   const joined = segments(text.split(NUL).join(' '))
     .map((seg) => (seg.code ? `${NUL}${seg.text}${NUL}` : seg.text))
     .join(' ');
@@ -139,8 +152,24 @@ export function mdInline(text: string): string {
     .split(NUL)
     .map((part, i) => (i % 2 === 1 ? code(part.trim()) : escapeSpans(part)))
     .join('');
-  // A trailing ` #` run would be taken as the closing sequence of a heading and vanish.
-  return escapeLineStart(out).replace(/(\s)(#+)$/, '$1\\$2');
+  return endInline(out);
+}
+
+/**
+ * One line with no white space at either end, no line break or other control character and no
+ * backtick (so no code block or span): what mdInline's general path would pass on unchanged.
+ */
+const PLAIN_LINE =
+  // eslint-disable-next-line no-control-regex
+  /^(?:[^\s`\u0000-\u001f\u007f]|[^\s`\u0000-\u001f\u007f][^`\u0000-\u001f\u007f\u2028\u2029]*[^\s`\u0000-\u001f\u007f])$/;
+
+/**
+ * The last step of mdInline: line-start markers, and a trailing ` #` run (it would be taken as
+ * the closing sequence of a heading and vanish).
+ */
+function endInline(out: string): string {
+  const line = escapeLineStart(out);
+  return line.endsWith('#') ? line.replace(/(\s)(#+)$/, '$1\\$2') : line;
 }
 
 /** Marks code blocks inside mdInline. */
@@ -210,7 +239,9 @@ export function md(text: string, indent = 0): string {
  * block starting on the next line, so GitHub shows it as the entry's code block, not flattened.
  */
 export function mdEntry(text: string, indent = 2): string {
-  const multiLine = segments(text).some((s) => s.code) || NEWLINES.test(text.trim());
+  const multiLine =
+    (text.includes('```') && HAS_CODE_BLOCK.test(text)) ||
+    (NEWLINES.test(text) && NEWLINES.test(text.trim()));
   return multiLine ? md(text, indent) : mdInline(text);
 }
 

@@ -87,6 +87,25 @@ describe('Markdown for code blocks', () => {
     expect(mdEntry('two\nlines', 2)).toBe('two\\\n  lines');
     expect(mdEntry('```code```', 4)).toBe('\n    ```\n    code\n    ```');
   });
+
+  // mdInline takes a shorter path for one plain line (no white space at the ends, no double
+  // space, control character, line break or backtick); these sit on either side of that border.
+  it.each([
+    ['a\u00a0', 'a', 'a'],
+    ['\u00a0a', 'a', 'a'],
+    ['a  b', 'a b', 'a b'],
+    ['x\u2028y', 'x y', 'x\\\n  y'],
+    ['tab\there', 'tab here', 'tab here'],
+    ['## 5', '\\## 5', '\\## 5'],
+    ['p99 | 12 ms #', 'p99 \\| 12 ms \\#', 'p99 \\| 12 ms \\#'],
+    ['snake_case & _x_', 'snake_case & \\_x\\_', 'snake_case & \\_x\\_'],
+    ['&amp; > 3', '&amp;amp; > 3', '&amp;amp; > 3'],
+    ['2025) done', '2025\\) done', '2025\\) done'],
+    ['#', '\\#', '\\#'],
+  ])('mdInline / mdEntry of %j', (text, inline, entry) => {
+    expect(mdInline(text)).toBe(inline);
+    expect(mdEntry(text, 2)).toBe(entry);
+  });
 });
 
 describe('Slack markup inside code is kept verbatim', () => {
