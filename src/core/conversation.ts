@@ -47,16 +47,22 @@ export function threads(messages: readonly RecordedMessage[]): Thread[] {
   const live = messages
     .filter((m) => !m.deleted)
     .sort((a, b) => a.at.toMillis() - b.at.toMillis() || a.ts.localeCompare(b.ts));
-  const byKey = new Map<string, Thread>();
+  // Per channel, threads by their thread ts (maps of maps: no key string built per message).
+  const byChannel = new Map<string, Map<string, Thread>>();
   const out: Thread[] = [];
   for (const m of live) {
-    const key = `${m.channel}:${m.threadTs ?? m.ts}`;
-    const t = byKey.get(key);
+    let byThread = byChannel.get(m.channel);
+    if (!byThread) {
+      byThread = new Map();
+      byChannel.set(m.channel, byThread);
+    }
+    const key = m.threadTs ?? m.ts;
+    const t = byThread.get(key);
     if (t) {
       t.replies.push(m);
     } else {
       const thread: Thread = { head: m, replies: [] };
-      byKey.set(key, thread);
+      byThread.set(key, thread);
       out.push(thread);
     }
   }
@@ -68,8 +74,14 @@ export function isCurated(item: Pick<TimelineItem, 'kind'>): boolean {
   return !BOOKKEEPING.has(item.kind);
 }
 
-/** The conversation entries for the timeline, in time order (see the module comment). */
-export function conversationEntries(s: IncidentState): ConversationEntry[] {
+/**
+ * The conversation entries for the timeline, in time order (see the module comment).
+ * `allThreads`: `threads(s.messages)`, when the caller already has them.
+ */
+export function conversationEntries(
+  s: IncidentState,
+  allThreads: readonly Thread[] = threads(s.messages),
+): ConversationEntry[] {
   const curated = s.timeline
     .filter(isCurated)
     .map((i) => i.at.toMillis())
@@ -86,7 +98,7 @@ export function conversationEntries(s: IncidentState): ConversationEntry[] {
     const near = [curated[lo - 1], curated[lo]].filter((x): x is number => x !== undefined);
     return near.some((c) => Math.abs(c - t) <= COVER_MS);
   };
-  const chosen = threads(s.messages).filter((t) => !covered(t.head.at.toMillis()));
+  const chosen = allThreads.filter((t) => !covered(t.head.at.toMillis()));
 
   // Runs: consecutive chosen threads with no curated entry between them.
   const out: ConversationEntry[] = [];

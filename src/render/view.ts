@@ -15,7 +15,7 @@
  *
  * templates/README.md documents this file; it is generated from these types (viewDocs.ts).
  */
-import type { DateTime } from 'luxon';
+import { Info, type DateTime, type Zone } from 'luxon';
 import type { Incident } from '../app/service';
 import { computeAnalytics, type AnalyticsFigure } from '../core/analytics';
 import { humanDuration } from '../core/duration';
@@ -589,33 +589,77 @@ const sevLabel = (s: Severity): string => s.toUpperCase();
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+
+/** A minute's strings in the report zone, and its UTC ISO form up to the seconds. */
+interface Parts {
+  clock: string;
+  dateTime: string;
+  date: string;
+  isoMinute: string;
+}
 
 /**
  * Formats times in one zone, memoized per minute: a 5,000-event timeline has few distinct
- * minutes. The zone's abbreviation (the costly part: Intl) is memoized per UTC offset; the
- * strings are those of formatClock / formatDateTime in core/time.ts.
+ * minutes. The zone's offset and abbreviation (the costly parts: Intl) are memoized per minute
+ * and per UTC offset; the strings are those of formatClock / formatDateTime in core/time.ts.
  */
 class TimeFormatter {
-  private readonly cache = new Map<number, { clock: string; dateTime: string; date: string }>();
+  private readonly cache = new Map<number, Parts>();
   private readonly abbreviations = new Map<number, string>();
+  /** The zone's offset at the start of each UTC minute looked at. */
+  private readonly offsets = new Map<number, number>();
+  private readonly zoneObject: Zone;
   constructor(
     private readonly zone: string,
     public spansDays: boolean,
-  ) {}
+  ) {
+    this.zoneObject = Info.normalizeZone(zone);
+  }
 
-  private parts(t: DateTime): { clock: string; dateTime: string; date: string } {
-    const minute = Math.floor(t.toMillis() / MINUTE_MS);
+  /**
+   * The zone's UTC offset at `t` in minutes, exactly `t.setZone(zone).offset`, which costs an
+   * Intl call per instant. When the offset is the same at the start of `t`'s UTC minute and at
+   * the start of the next one, it holds through the minute (no zone changes its offset twice
+   * within a minute), so one Intl call per minute start serves every instant. In a minute with a
+   * transition inside or at its end, computed for `t` itself.
+   */
+  offset(t: DateTime): number {
+    // luxon's setZone keeps a DateTime already in the zone as it is, offset included.
+    if (t.zone.equals(this.zoneObject)) return t.offset;
+    const ms = t.toMillis();
+    const minute = Math.floor(ms / MINUTE_MS);
+    const first = this.offsetAtMinute(minute);
+    return first === this.offsetAtMinute(minute + 1) ? first : this.zoneObject.offset(ms);
+  }
+
+  private offsetAtMinute(minute: number): number {
+    let o = this.offsets.get(minute);
+    if (o === undefined) {
+      o = this.zoneObject.offset(minute * MINUTE_MS);
+      this.offsets.set(minute, o);
+    }
+    return o;
+  }
+
+  private parts(t: DateTime): Parts {
+    const ms = t.toMillis();
+    const minute = Math.floor(ms / MINUTE_MS);
     let p = this.cache.get(minute);
     if (!p) {
-      const local = t.setZone(this.zone);
-      let abbr = this.abbreviations.get(local.offset);
+      const offset = this.offset(t);
+      // The wall-clock fields as luxon derives them (tsToObj): UTC fields of the shifted instant.
+      const local = new Date(ms + offset * MINUTE_MS);
+      let abbr = this.abbreviations.get(offset);
       if (abbr === undefined) {
         abbr = zoneAbbreviation(t, this.zone);
-        this.abbreviations.set(local.offset, abbr);
+        this.abbreviations.set(offset, abbr);
       }
-      const date = `${local.year}-${pad2(local.month)}-${pad2(local.day)}`;
-      const clock = `${pad2(local.hour)}:${pad2(local.minute)} ${abbr}`;
-      p = { clock, dateTime: `${date} ${clock}`, date };
+      const date = `${local.getUTCFullYear()}-${pad2(local.getUTCMonth() + 1)}-${pad2(local.getUTCDate())}`;
+      const clock = `${pad2(local.getUTCHours())}:${pad2(local.getUTCMinutes())} ${abbr}`;
+      // "2025-03-11T14:20:" of "2025-03-11T14:20:00.000Z" (the tail is always "SS.sssZ").
+      const isoMinute = new Date(minute * MINUTE_MS).toISOString().slice(0, -7);
+      p = { clock, dateTime: `${date} ${clock}`, date, isoMinute };
       this.cache.set(minute, p);
     }
     return p;
@@ -624,8 +668,9 @@ class TimeFormatter {
   field(t: DateTime | undefined, tbd: string): TimeField {
     if (!t) return unknownTime(tbd);
     const p = this.parts(t);
-    // Date's ISO form is luxon's UTC ISO form ("2025-03-11T14:20:00.000Z"), many times faster.
-    const iso = new Date(t.toMillis()).toISOString();
+    // Date's ISO form is luxon's UTC ISO form ("2025-03-11T14:20:00.000Z"); its minute is cached.
+    const inMinute = t.toMillis() - Math.floor(t.toMillis() / MINUTE_MS) * MINUTE_MS;
+    const iso = `${p.isoMinute}${pad2(Math.floor(inMinute / 1000))}.${pad3(inMinute % 1000)}Z`;
     return {
       known: true,
       text: this.spansDays ? p.dateTime : p.clock,
@@ -674,10 +719,11 @@ function rootCauseSentence(
 function zoneNames(
   moments: readonly DateTime[],
   zone: string,
+  fmt: TimeFormatter,
 ): { zoneAbbreviations: string[]; zoneLabel: string } {
   const byOffset = new Map<number, { at: number; abbr: string }>();
   for (const t of moments) {
-    const offset = t.setZone(zone).offset;
+    const offset = fmt.offset(t);
     const prev = byOffset.get(offset);
     if (!prev || t.toMillis() < prev.at) {
       byOffset.set(offset, { at: t.toMillis(), abbr: prev?.abbr ?? zoneAbbreviation(t, zone) });
@@ -693,9 +739,10 @@ function zoneNames(
 function withConversation(
   entries: TimelineEntryView[],
   s: IncidentState,
+  ts: readonly Thread[],
   fmt: TimeFormatter,
 ): TimelineEntryView[] {
-  const extra: TimelineEntryView[] = conversationEntries(s).map((c) => {
+  const extra: TimelineEntryView[] = conversationEntries(s, ts).map((c) => {
     const at = fmt.field(c.at, PROMPTS.openedAt);
     if (c.kind === 'shortened') {
       const from = fmt.field(c.from, '').text ?? '';
@@ -742,7 +789,7 @@ function filesText(m: { files: readonly { name: string }[] }): string {
   return m.files.map((f) => f.name).join(', ');
 }
 
-function channelLogView(ts: Thread[], fmt: TimeFormatter): ChannelLogView {
+function channelLogView(ts: readonly Thread[], fmt: TimeFormatter): ChannelLogView {
   const entry = (m: Thread['head']): LogEntryView => {
     const at = fmt.field(m.at, PROMPTS.openedAt);
     return {
@@ -757,7 +804,11 @@ function channelLogView(ts: Thread[], fmt: TimeFormatter): ChannelLogView {
   };
   return {
     count: ts.reduce((n, t) => n + 1 + t.replies.length, 0),
-    entries: ts.map((t) => ({ ...entry(t.head), replies: t.replies.map(entry) })),
+    entries: ts.map((t) => {
+      const head = entry(t.head);
+      head.replies = t.replies.map(entry);
+      return head;
+    }),
   };
 }
 
@@ -818,7 +869,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     severityChanges,
     zone,
     zoneAbbreviation: zoneAbbreviation(start ?? now, zone),
-    ...zoneNames(moments.length ? moments : [start ?? now], zone),
+    ...zoneNames(moments.length ? moments : [start ?? now], zone, fmt),
     commander: personField(s.roles.commander, PROMPTS.commander),
     channel: known(channelName, PROMPTS.channel),
     openedAt: fmt.field(s.openedAt, PROMPTS.openedAt),
@@ -858,9 +909,11 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
   // ---- timeline
   const recordedAtBySeq = new Map<number, DateTime>();
   for (const e of incident.events) recordedAtBySeq.set(e.seq, e.recordedAt);
+  const messageThreads = threads(s.messages);
   const timeline = withConversation(
     s.timeline.map((item) => timelineEntry(item, fmt, recordedAtBySeq)),
     s,
+    messageThreads,
     fmt,
   );
 
@@ -1078,7 +1131,7 @@ export function buildView(incident: Incident, opts: BuildViewOptions): Postmorte
     openQuestions,
     participants,
     roles,
-    channelLog: channelLogView(threads(s.messages), fmt),
+    channelLog: channelLogView(messageThreads, fmt),
     generatedAt: fmt.field(now, 'generation time'),
     template: opts.template ?? 'default',
   };
