@@ -178,6 +178,30 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
   const notFound = (res: ServerResponse): void =>
     send(res, 404, HTML, messagePage('Not found', 'No such incident in your workspace.'));
 
+  /** A route for signed-in users: 401 (as a page or as JSON, by `kind`) without a session. */
+  const withSession = (
+    kind: 'html' | 'data',
+    fn: (req: Req, res: ServerResponse, s: Session) => Promise<void>,
+  ): Handler =>
+    safe(async (req, res) => {
+      const s = session(req, res, kind);
+      if (s) await fn(req, res, s);
+    });
+
+  /**
+   * A route about one incident of the session's team (`:number`): 401 without a session, 404
+   * when the team has no such incident.
+   */
+  const withIncident = (
+    kind: 'html' | 'data',
+    fn: (res: ServerResponse, i: Incident) => void,
+  ): Handler =>
+    withSession(kind, async (req, res, s) => {
+      const i = await incidentOf(req, s);
+      if (i) fn(res, i);
+      else notFound(res);
+    });
+
   const draft = (i: Incident): string =>
     renderPostmortem(i, config.postmortemTemplate, {
       ...(config.postmortemTemplateDir ? { templateDir: config.postmortemTemplateDir } : {}),
@@ -248,9 +272,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'html');
-        if (!s) return;
+      handler: withSession('html', async (req, res, s) => {
         const { v, insights } = await insightsFor(req, s);
         send(
           res,
@@ -270,9 +292,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights.json',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'data');
-        if (!s) return;
+      handler: withSession('data', async (req, res, s) => {
         const { insights } = await insightsFor(req, s);
         send(res, 200, 'application/json', JSON.stringify(insightsJson(insights), null, 2));
       }),
@@ -280,9 +300,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights.csv',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'data');
-        if (!s) return;
+      handler: withSession('data', async (req, res, s) => {
         const { insights } = await insightsFor(req, s);
         send(res, 200, 'text/csv; charset=utf-8', insightsCsv(insights), {
           'content-disposition': 'attachment; filename="insights.csv"',
@@ -292,11 +310,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights/incidents/:number',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'html');
-        if (!s) return;
-        const i = await incidentOf(req, s);
-        if (!i) return notFound(res);
+      handler: withIncident('html', (res, i) => {
         const now = clock();
         send(
           res,
@@ -315,11 +329,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights/incidents/:number/postmortem.md',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'data');
-        if (!s) return;
-        const i = await incidentOf(req, s);
-        if (!i) return notFound(res);
+      handler: withIncident('data', (res, i) => {
         send(res, 200, 'text/markdown; charset=utf-8', draft(i), {
           'content-disposition': `attachment; filename="postmortem-INC-${i.record.number}.md"`,
         });
@@ -328,11 +338,7 @@ export function createInsightsRoutes(opts: InsightsRoutesOptions): Route[] {
     {
       path: '/insights/incidents/:number/incident.json',
       method: ['GET'],
-      handler: safe(async (req, res) => {
-        const s = session(req, res, 'data');
-        if (!s) return;
-        const i = await incidentOf(req, s);
-        if (!i) return notFound(res);
+      handler: withIncident('data', (res, i) => {
         send(res, 200, 'application/json', JSON.stringify(exportIncident(i), null, 2), {
           'content-disposition': `attachment; filename="INC-${i.record.number}.json"`,
         });
