@@ -12,7 +12,17 @@
  *   (422) from a concurrent creation is answered by looking it up again. Never a second PR.
  */
 import { RetryableEffectError } from '../../app/effects';
-import { apiMessage, requestJson, unexpected, type FetchLike, type HttpAnswer } from './http';
+import {
+  alreadyExists,
+  apiMessage,
+  fileText,
+  findOrOpenReview,
+  requestJson,
+  unexpected,
+  type FetchLike,
+  type HttpAnswer,
+  type ReviewRequest,
+} from './http';
 import type { Publisher, PublishRequest, PublishResult } from './types';
 
 export interface GitHubTarget {
@@ -68,8 +78,7 @@ export class GitHubPublisher implements Publisher {
     const sha = (base.body as { object?: { sha?: string } }).object?.sha;
     if (!sha) throw unexpected('reading the base branch (no sha)', base);
     const created = await this.call('POST', '/git/refs', { ref: `refs/heads/${branch}`, sha });
-    if (created.status === 201) return;
-    if (created.status === 422 && /already exists/i.test(apiMessage(created.body))) return;
+    if (created.status === 201 || alreadyExists(created, 422)) return;
     throw unexpected('creating the branch', created);
   }
 
@@ -80,11 +89,7 @@ export class GitHubPublisher implements Publisher {
     if (got.status === 200) {
       const file = got.body as { sha?: string; content?: string; encoding?: string };
       sha = file.sha;
-      const current =
-        file.encoding === 'base64' && typeof file.content === 'string'
-          ? Buffer.from(file.content, 'base64').toString('utf8')
-          : undefined;
-      if (current === req.content) return false;
+      if (fileText(file) === req.content) return false;
     } else if (got.status !== 404) {
       throw unexpected('reading the file', got);
     }
@@ -102,35 +107,21 @@ export class GitHubPublisher implements Publisher {
     throw unexpected('committing the draft', put);
   }
 
-  private async findOpenPr(branch: string): Promise<{ url: string; number: number } | undefined> {
-    const q = `?state=open&head=${encodeURIComponent(`${this.owner}:${branch}`)}&base=${encodeURIComponent(this.t.base)}`;
-    const list = await this.call('GET', `/pulls${q}`);
-    if (list.status !== 200 || !Array.isArray(list.body))
-      throw unexpected('listing pull requests', list);
-    const pr = (list.body as { number?: number; html_url?: string }[])[0];
-    return pr?.number && pr.html_url ? { url: pr.html_url, number: pr.number } : undefined;
-  }
-
-  private async ensurePullRequest(
-    req: PublishRequest,
-  ): Promise<{ url: string; number: number; opened: boolean }> {
-    const existing = await this.findOpenPr(req.branch);
-    if (existing) return { ...existing, opened: false };
-    const created = await this.call('POST', '/pulls', {
-      title: req.title,
-      head: req.branch,
-      base: this.t.base,
-      body: req.body,
-      draft: true,
+  private ensurePullRequest(req: PublishRequest): Promise<ReviewRequest & { opened: boolean }> {
+    const q = `?state=open&head=${encodeURIComponent(`${this.owner}:${req.branch}`)}&base=${encodeURIComponent(this.t.base)}`;
+    return findOrOpenReview({
+      what: 'pull request',
+      fields: { number: 'number', url: 'html_url' },
+      list: () => this.call('GET', `/pulls${q}`),
+      open: () =>
+        this.call('POST', '/pulls', {
+          title: req.title,
+          head: req.branch,
+          base: this.t.base,
+          body: req.body,
+          draft: true,
+        }),
+      lostRace: (a) => alreadyExists(a, 422),
     });
-    if (created.status === 201) {
-      const pr = created.body as { number: number; html_url: string };
-      return { url: pr.html_url, number: pr.number, opened: true };
-    }
-    if (created.status === 422 && /already exists/i.test(apiMessage(created.body))) {
-      const again = await this.findOpenPr(req.branch);
-      if (again) return { ...again, opened: false };
-    }
-    throw unexpected('opening the pull request', created);
   }
 }

@@ -11,7 +11,16 @@
  * - the open merge request from the branch is looked up first; a 409 "Another open merge request
  *   already exists for this source branch" is answered by looking it up again. Never a second MR.
  */
-import { apiMessage, requestJson, unexpected, type FetchLike, type HttpAnswer } from './http';
+import {
+  alreadyExists,
+  fileText,
+  findOrOpenReview,
+  requestJson,
+  unexpected,
+  type FetchLike,
+  type HttpAnswer,
+  type ReviewRequest,
+} from './http';
 import type { Publisher, PublishRequest, PublishResult } from './types';
 
 export interface GitLabTarget {
@@ -54,8 +63,7 @@ export class GitLabPublisher implements Publisher {
     if (got.status !== 404) throw unexpected('reading the branch', got);
     const q = `?branch=${encodeURIComponent(branch)}&ref=${encodeURIComponent(this.t.base)}`;
     const created = await this.call('POST', `/repository/branches${q}`);
-    if (created.status === 201) return;
-    if (created.status === 400 && /already exists/i.test(apiMessage(created.body))) return;
+    if (created.status === 201 || alreadyExists(created, 400)) return;
     throw unexpected('creating the branch', created);
   }
 
@@ -67,12 +75,9 @@ export class GitLabPublisher implements Publisher {
     let exists = false;
     if (got.status === 200) {
       exists = true;
-      const file = got.body as { content?: string; encoding?: string };
-      const current =
-        file.encoding === 'base64' && typeof file.content === 'string'
-          ? Buffer.from(file.content, 'base64').toString('utf8')
-          : undefined;
-      if (current === req.content) return false;
+      if (fileText(got.body as { content?: string; encoding?: string }) === req.content) {
+        return false;
+      }
     } else if (got.status !== 404) {
       throw unexpected('reading the file', got);
     }
@@ -83,41 +88,28 @@ export class GitLabPublisher implements Publisher {
         actions: [{ action, file_path: req.path, content: req.content }],
       });
     let r = await post(exists ? 'update' : 'create');
-    if (!exists && r.status === 400 && /already exists/i.test(apiMessage(r.body))) {
+    if (!exists && alreadyExists(r, 400)) {
       r = await post('update');
     }
     if (r.status === 201) return true;
     throw unexpected('committing the draft', r);
   }
 
-  private async findOpenMr(branch: string): Promise<{ url: string; number: number } | undefined> {
-    const q = `?state=opened&source_branch=${encodeURIComponent(branch)}&target_branch=${encodeURIComponent(this.t.base)}`;
-    const list = await this.call('GET', `/merge_requests${q}`);
-    if (list.status !== 200 || !Array.isArray(list.body))
-      throw unexpected('listing merge requests', list);
-    const mr = (list.body as { iid?: number; web_url?: string }[])[0];
-    return mr?.iid && mr.web_url ? { url: mr.web_url, number: mr.iid } : undefined;
-  }
-
-  private async ensureMergeRequest(
-    req: PublishRequest,
-  ): Promise<{ url: string; number: number; opened: boolean }> {
-    const existing = await this.findOpenMr(req.branch);
-    if (existing) return { ...existing, opened: false };
-    const created = await this.call('POST', '/merge_requests', {
-      source_branch: req.branch,
-      target_branch: this.t.base,
-      title: `Draft: ${req.title}`,
-      description: req.body,
+  private ensureMergeRequest(req: PublishRequest): Promise<ReviewRequest & { opened: boolean }> {
+    const q = `?state=opened&source_branch=${encodeURIComponent(req.branch)}&target_branch=${encodeURIComponent(this.t.base)}`;
+    return findOrOpenReview({
+      what: 'merge request',
+      fields: { number: 'iid', url: 'web_url' },
+      list: () => this.call('GET', `/merge_requests${q}`),
+      open: () =>
+        this.call('POST', '/merge_requests', {
+          source_branch: req.branch,
+          target_branch: this.t.base,
+          title: `Draft: ${req.title}`,
+          description: req.body,
+        }),
+      // 409 "Another open merge request already exists for this source branch".
+      lostRace: (a) => a.status === 409,
     });
-    if (created.status === 201) {
-      const mr = created.body as { iid: number; web_url: string };
-      return { url: mr.web_url, number: mr.iid, opened: true };
-    }
-    if (created.status === 409) {
-      const again = await this.findOpenMr(req.branch);
-      if (again) return { ...again, opened: false };
-    }
-    throw unexpected('opening the merge request', created);
   }
 }

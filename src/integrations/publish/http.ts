@@ -94,3 +94,71 @@ export function unexpected(what: string, a: HttpAnswer): PermanentEffectError {
   const msg = apiMessage(a.body);
   return new PermanentEffectError(`${what}: HTTP ${a.status}${msg ? ` (${msg})` : ''}`);
 }
+
+// ---- what the GitHub and GitLab publishers share -----------------------------------------------
+
+/** True when the answer is `status` with an "already exists" message: a concurrent creation. */
+export function alreadyExists(a: HttpAnswer, status: number): boolean {
+  return a.status === status && /already exists/i.test(apiMessage(a.body));
+}
+
+/**
+ * The text of a file as a repository API answers it (GitHub contents, GitLab files: base64
+ * `content`), or undefined when it is not given in base64.
+ */
+export function fileText(file: { content?: unknown; encoding?: unknown }): string | undefined {
+  return file.encoding === 'base64' && typeof file.content === 'string'
+    ? Buffer.from(file.content, 'base64').toString('utf8')
+    : undefined;
+}
+
+/** An open pull request (GitHub) or merge request (GitLab). */
+export interface ReviewRequest {
+  url: string;
+  number: number;
+}
+
+/** How a forge lists and opens review requests from a branch. */
+export interface ReviewRequestApi {
+  /** "pull request", "merge request": for error messages. */
+  what: string;
+  /** The fields of a review request in the API's answers: its number and its web URL. */
+  fields: { number: string; url: string };
+  /** Lists the open review requests from the branch (a 200 list). */
+  list: () => Promise<HttpAnswer>;
+  /** Opens one (a 201 with the review request). */
+  open: () => Promise<HttpAnswer>;
+  /** True when `open` failed because a concurrent call opened one first. */
+  lostRace: (a: HttpAnswer) => boolean;
+}
+
+/**
+ * The open review request from the branch, or a new one: looked up first; else opened; when
+ * opening loses a race to a concurrent one, looked up again. Never a second one. Any other
+ * answer is a permanent failure.
+ */
+export async function findOrOpenReview(
+  api: ReviewRequestApi,
+): Promise<ReviewRequest & { opened: boolean }> {
+  const of = (item: Record<string, unknown>) => ({
+    url: item[api.fields.url] as string,
+    number: item[api.fields.number] as number,
+  });
+  const find = async (): Promise<ReviewRequest | undefined> => {
+    const list = await api.list();
+    if (list.status !== 200 || !Array.isArray(list.body)) {
+      throw unexpected(`listing ${api.what}s`, list);
+    }
+    const first = (list.body as Record<string, unknown>[])[0];
+    return first?.[api.fields.number] && first[api.fields.url] ? of(first) : undefined;
+  };
+  const existing = await find();
+  if (existing) return { ...existing, opened: false };
+  const answer = await api.open();
+  if (answer.status === 201) return { ...of(answer.body as Record<string, unknown>), opened: true };
+  if (api.lostRace(answer)) {
+    const again = await find();
+    if (again) return { ...again, opened: false };
+  }
+  throw unexpected(`opening the ${api.what}`, answer);
+}
