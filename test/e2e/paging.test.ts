@@ -2,14 +2,18 @@
  * Paging end to end: signed Slack requests to the real app, the Slack emulator, a responders
  * file, and local fakes of PagerDuty, JSM and a webhook receiver.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { StoredEvent } from '../../src/core/model';
 import { pageDedupKey } from '../../src/integrations/paging/subscriber';
-import { startFakeJsm, type FakeJsm } from '../helpers/fakes/jsm';
-import { signedWebhook, startFakePagerDuty, type FakePagerDuty } from '../helpers/fakes/pagerduty';
-import { startWebhookReceiver, type FakeWebhookReceiver } from '../helpers/fakes/webhookReceiver';
+import { signedWebhook } from '../helpers/fakes/pagerduty';
+import {
+  clickPageButton,
+  lastButtons,
+  onCall,
+  openIncident,
+  respondersFile,
+  startPagingFakes,
+  type PagingFakes,
+} from '../helpers/paging';
 import { startTestBot, type TestBot } from '../helpers/testBot';
 
 const ROUTING_KEY = 'e2eroutingkey0000000000000000001';
@@ -21,48 +25,29 @@ const SECRETS = {
   HOOK_SECRET: 'hook-shared-secret',
 };
 
-let pd: FakePagerDuty;
-let jsm: FakeJsm;
-let hook: FakeWebhookReceiver;
-let dir: string;
+let fakes: PagingFakes;
+let responders: ReturnType<typeof respondersFile>;
 let bot: TestBot;
 
 beforeAll(async () => {
-  pd = await startFakePagerDuty({
-    routingKeys: [ROUTING_KEY],
-    apiTokens: [SECRETS.PD_TOKEN],
-    oncalls: [
-      {
-        escalationPolicy: 'PEP1',
-        level: 1,
-        user: { id: 'PBOB', name: 'Bob B', email: 'bob@example.com' },
-      },
-    ],
-  });
-  jsm = await startFakeJsm({ apiKeys: [SECRETS.JSM_KEY] });
-  hook = await startWebhookReceiver(SECRETS.HOOK_SECRET);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'paging-e2e-'));
-  const file = path.join(dir, 'responders.yml');
-  writeFileSync(
-    file,
-    `targets:
+  fakes = await startPagingFakes(SECRETS, [onCall('PBOB', 'Bob B', 'bob@example.com')]);
+  responders = respondersFile(`targets:
   - name: payments
     pager: { kind: pagerduty, routingKeyEnv: PD_KEY }
     oncall: { pagerduty: { tokenEnv: PD_TOKEN, escalationPolicy: PEP1 } }
   - name: dba
     pager: { kind: jsm, apiKeyEnv: JSM_KEY, responders: [{ type: team, name: database }] }
   - name: hook
-    pager: { kind: webhook, url: '${hook.url}/page', secretEnv: HOOK_SECRET }
-`,
-  );
+    pager: { kind: webhook, url: '${fakes.hook.url}/page', secretEnv: HOOK_SECRET }
+`);
   bot = await startTestBot({
     users: [{ id: 'U_BOB', name: 'Bob', tz: 'Europe/London', email: 'bob@example.com' }],
     env: {
       ...SECRETS,
-      INCIDENT_RESPONDERS_FILE: file,
-      PAGERDUTY_EVENTS_URL: pd.url,
-      PAGERDUTY_API_URL: pd.url,
-      JSM_API_URL: jsm.url,
+      INCIDENT_RESPONDERS_FILE: responders.file,
+      PAGERDUTY_EVENTS_URL: fakes.pd.url,
+      PAGERDUTY_API_URL: fakes.pd.url,
+      JSM_API_URL: fakes.jsm.url,
       PAGERDUTY_WEBHOOK_SECRET: PD_WEBHOOK_SECRET,
     },
   });
@@ -70,43 +55,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.close();
-  await Promise.all([pd?.close(), jsm?.close(), hook?.close()]);
-  rmSync(dir, { recursive: true, force: true });
+  await fakes?.close();
+  responders?.remove();
 });
-
-/** Opens an incident as Alice (its commander) and returns its channel and id. */
-async function openIncident(sev: 'sev1' | 'sev2' | 'sev3', title: string) {
-  await bot.command(`start ${sev} ${title}`);
-  const rec = (await bot.service.list()).find((r) => r.title === title);
-  if (!rec?.channel) throw new Error('incident not opened');
-  return { channel: rec.channel, id: rec.id };
-}
 
 async function pageEvents(id: string): Promise<StoredEvent[]> {
   return (await bot.service.load(id)).events.filter((e) => e.type.startsWith('page.'));
 }
 
-function click(channel: string, actionId: string, value: string, user = 'U_ALICE') {
-  const responseId = `page-${Math.random().toString(36).slice(2)}`;
-  return bot
-    .interact({
-      type: 'block_actions',
-      team: { id: 'T_TEST', domain: 'test-workspace' },
-      user: { id: user, name: user.toLowerCase(), team_id: 'T_TEST' },
-      channel: { id: channel, name: 'inc' },
-      container: { type: 'message', channel_id: channel, is_ephemeral: true },
-      trigger_id: `trig-${responseId}`,
-      response_url: bot.emulator.responseUrl(responseId),
-      actions: [
-        { type: 'button', action_id: actionId, block_id: 'page_confirm', value, action_ts: '1' },
-      ],
-    })
-    .then(() => bot.emulator.responsesTo(responseId).map((r) => String(r.body.text ?? '')));
-}
-
 describe('/incident page', () => {
   test('records the request with a stable dedup key and echoes it in the channel (SEV3: no confirmation)', async () => {
-    const inc = await openIncident('sev3', 'Card payments failing');
+    const inc = await openIncident(bot, 'sev3', 'Card payments failing');
     const r = await bot.command('page payments card auth errors at 40%', { channel: inc.channel });
     expect(r.ephemeral.join('\n')).toContain('Page to payments requested in INC-');
     expect(r.posted.map((p) => p.text).join('\n')).toContain(
@@ -124,7 +83,7 @@ describe('/incident page', () => {
   });
 
   test('an unknown target lists the configured ones; a non-commander is refused; nothing is recorded', async () => {
-    const inc = await openIncident('sev3', 'Search is slow');
+    const inc = await openIncident(bot, 'sev3', 'Search is slow');
     const unknown = await bot.command('page nobody', { channel: inc.channel });
     expect(unknown.ephemeral.join('\n')).toContain(
       'There is no responder target "nobody". Known targets: `payments`, `dba`, `hook`.',
@@ -135,21 +94,19 @@ describe('/incident page', () => {
   });
 
   test('SEV1 asks to confirm with buttons; Cancel records nothing, Page records the request', async () => {
-    const inc = await openIncident('sev1', 'Checkout down everywhere');
+    const inc = await openIncident(bot, 'sev1', 'Checkout down everywhere');
     const r = await bot.command('page dba replica lag', { channel: inc.channel });
     expect(r.ephemeral.join('\n')).toContain('Page *dba* (Jira Service Management) for INC-');
     expect(await pageEvents(inc.id)).toEqual([]);
-    const response = bot.emulator.responses.at(-1);
-    const blocks = response?.body.blocks as { elements?: { action_id: string; value: string }[] }[];
-    const buttons = blocks.flatMap((b) => b.elements ?? []);
+    const buttons = lastButtons(bot);
     expect(buttons.map((b) => b.action_id)).toEqual(['page:confirm', 'page:cancel']);
 
-    expect((await click(inc.channel, 'page:cancel', buttons[1].value)).join('\n')).toContain(
-      'Nothing was paged (dba).',
-    );
+    expect(
+      (await clickPageButton(bot, inc.channel, 'page:cancel', buttons[1].value)).join('\n'),
+    ).toContain('Nothing was paged (dba).');
     expect(await pageEvents(inc.id)).toEqual([]);
 
-    const confirmed = await click(inc.channel, 'page:confirm', buttons[0].value);
+    const confirmed = await clickPageButton(bot, inc.channel, 'page:confirm', buttons[0].value);
     expect(confirmed.join('\n')).toContain('Page to dba requested');
     // The request is recorded once; the outbox may already have delivered it (page.sent follows).
     const events = (await pageEvents(inc.id)).filter((e) => e.type === 'page.requested');
@@ -162,7 +119,7 @@ describe('/incident page', () => {
   });
 
   test('escalate <target> records the escalation and pages the target', async () => {
-    const inc = await openIncident('sev3', 'Webhooks delayed');
+    const inc = await openIncident(bot, 'sev3', 'Webhooks delayed');
     const r = await bot.command('escalate hook because partners see delays', {
       channel: inc.channel,
     });
@@ -180,7 +137,7 @@ describe('PagerDuty webhook (acknowledgements)', () => {
   const webhookUrl = () => `http://127.0.0.1:${bot.port}/pagerduty/webhook`;
 
   test('a signed incident.acknowledged records page.acknowledged once; a bad signature is refused', async () => {
-    const inc = await openIncident('sev3', 'Queue backlog');
+    const inc = await openIncident(bot, 'sev3', 'Queue backlog');
     await bot.command('page payments', { channel: inc.channel });
     const dedupKey = pageDedupKey(inc.id, 'payments');
     const ack = signedWebhook(PD_WEBHOOK_SECRET, {

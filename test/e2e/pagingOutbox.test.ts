@@ -3,14 +3,20 @@
  * subscriber's effects are committed with it, and the effect dispatcher delivers them to local
  * fakes of PagerDuty, JSM and a webhook receiver; answers come back as events and channel posts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { StoredEvent } from '../../src/core/model';
 import { pageDedupKey } from '../../src/integrations/paging/subscriber';
-import { startFakeJsm, type FakeJsm } from '../helpers/fakes/jsm';
-import { startFakePagerDuty, type FakePagerDuty } from '../helpers/fakes/pagerduty';
-import { startWebhookReceiver, type FakeWebhookReceiver } from '../helpers/fakes/webhookReceiver';
+import type { FakeJsm } from '../helpers/fakes/jsm';
+import type { FakePagerDuty } from '../helpers/fakes/pagerduty';
+import type { FakeWebhookReceiver } from '../helpers/fakes/webhookReceiver';
+import {
+  clickPageButton,
+  lastButtons,
+  onCall,
+  openIncident,
+  respondersFile,
+  startPagingFakes,
+  type PagingFakes,
+} from '../helpers/paging';
 import { startTestBot, type TestBot } from '../helpers/testBot';
 
 const ROUTING_KEY = 'outboxroutingkey0000000000000001';
@@ -22,36 +28,20 @@ const SECRETS = {
   HOOK_SECRET: 'hook-shared-secret',
 };
 
+let fakes: PagingFakes;
 let pd: FakePagerDuty;
 let jsm: FakeJsm;
 let hook: FakeWebhookReceiver;
-let dir: string;
+let responders: ReturnType<typeof respondersFile>;
 let bot: TestBot;
 
 beforeAll(async () => {
-  pd = await startFakePagerDuty({
-    routingKeys: [ROUTING_KEY],
-    apiTokens: [SECRETS.PD_TOKEN],
-    oncalls: [
-      {
-        escalationPolicy: 'PEP1',
-        level: 1,
-        user: { id: 'PBOB', name: 'Bob B', email: 'bob@example.com' },
-      },
-      {
-        escalationPolicy: 'PEP1',
-        level: 1,
-        user: { id: 'PZED', name: 'Zed Z', email: 'zed@example.com' },
-      },
-    ],
-  });
-  jsm = await startFakeJsm({ apiKeys: [SECRETS.JSM_KEY] });
-  hook = await startWebhookReceiver(SECRETS.HOOK_SECRET);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'paging-outbox-'));
-  const file = path.join(dir, 'responders.yml');
-  writeFileSync(
-    file,
-    `targets:
+  fakes = await startPagingFakes(SECRETS, [
+    onCall('PBOB', 'Bob B', 'bob@example.com'),
+    onCall('PZED', 'Zed Z', 'zed@example.com'),
+  ]);
+  ({ pd, jsm, hook } = fakes);
+  responders = respondersFile(`targets:
   - name: payments
     pager: { kind: pagerduty, routingKeyEnv: PD_KEY }
     oncall: { pagerduty: { tokenEnv: PD_TOKEN, escalationPolicy: PEP1 } }
@@ -61,13 +51,12 @@ beforeAll(async () => {
     pager: { kind: jsm, apiKeyEnv: JSM_KEY, responders: [{ type: team, name: database }] }
   - name: hook
     pager: { kind: webhook, url: '${hook.url}/page', secretEnv: HOOK_SECRET }
-`,
-  );
+`);
   bot = await startTestBot({
     users: [{ id: 'U_BOB', name: 'Bob', tz: 'Europe/London', email: 'bob@example.com' }],
     env: {
       ...SECRETS,
-      INCIDENT_RESPONDERS_FILE: file,
+      INCIDENT_RESPONDERS_FILE: responders.file,
       PAGERDUTY_EVENTS_URL: pd.url,
       PAGERDUTY_API_URL: pd.url,
       JSM_API_URL: jsm.url,
@@ -77,8 +66,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.close();
-  await Promise.all([pd?.close(), jsm?.close(), hook?.close()]);
-  rmSync(dir, { recursive: true, force: true });
+  await fakes?.close();
+  responders?.remove();
 });
 
 async function waitFor<T>(
@@ -96,15 +85,15 @@ async function waitFor<T>(
   }
 }
 
-async function openIncident(sev: 'sev1' | 'sev3', title: string) {
-  await bot.command(`start ${sev} ${title}`);
-  const rec = (await bot.service.list()).find((r) => r.title === title);
-  if (!rec?.channel) throw new Error('incident not opened');
-  return { channel: rec.channel, id: rec.id };
-}
-
 async function eventsOf(id: string, type: string): Promise<StoredEvent[]> {
   return (await bot.service.load(id)).events.filter((e) => e.type === type);
+}
+
+/** Clicks Page on the SEV1 confirmation the bot answered with last. */
+async function confirmLastPage(channel: string): Promise<void> {
+  const confirm = lastButtons(bot).find((b) => b.action_id === 'page:confirm');
+  if (!confirm) throw new Error('no page:confirm button in the last response');
+  await clickPageButton(bot, channel, 'page:confirm', confirm.value);
 }
 
 const postedIn = (channel: string): string[] =>
@@ -112,7 +101,7 @@ const postedIn = (channel: string): string[] =>
 
 describe('paging through the outbox', () => {
   test('PagerDuty: one alert, on-call found by email and invited, the answer posted; resolve resolves it', async () => {
-    const inc = await openIncident('sev3', 'Payments declining');
+    const inc = await openIncident(bot, 'sev3', 'Payments declining');
     const triggerId = 'trig-pay-1';
     await bot.command('page payments declines at 30%', { channel: inc.channel, triggerId });
     const key = pageDedupKey(inc.id, 'payments');
@@ -142,7 +131,7 @@ describe('paging through the outbox', () => {
   });
 
   test('a 4xx is shown in the channel with the provider reason and not retried', async () => {
-    const inc = await openIncident('sev3', 'Bad key incident');
+    const inc = await openIncident(bot, 'sev3', 'Bad key incident');
     const before = pd.requests.length;
     await bot.command('page wrongkey', { channel: inc.channel });
     const failed = await waitFor(
@@ -159,7 +148,7 @@ describe('paging through the outbox', () => {
   });
 
   test('5xx and 429 are retried until PagerDuty accepts', async () => {
-    const inc = await openIncident('sev3', 'Flaky provider');
+    const inc = await openIncident(bot, 'sev3', 'Flaky provider');
     pd.failNext(1, {
       status: 429,
       body: { status: 'throttle event', message: 'slow down' },
@@ -178,35 +167,12 @@ describe('paging through the outbox', () => {
   });
 
   test('JSM and the webhook each get one alert, closed on resolve; SEV1 pages only after confirmation', async () => {
-    const inc = await openIncident('sev1', 'Everything is on fire');
+    const inc = await openIncident(bot, 'sev1', 'Everything is on fire');
     const r = await bot.command('page dba replica lag', { channel: inc.channel });
     expect(r.ephemeral.join('\n')).toContain('Page *dba*');
     await bot.idle();
     expect(jsm.alerts.find((a) => a.alias === pageDedupKey(inc.id, 'dba'))).toBeUndefined();
-    const blocks = bot.emulator.responses.at(-1)?.body.blocks as {
-      elements?: { action_id: string; value: string }[];
-    }[];
-    const confirm = blocks
-      .flatMap((b) => b.elements ?? [])
-      .find((b) => b.action_id === 'page:confirm');
-    await bot.interact({
-      type: 'block_actions',
-      team: { id: 'T_TEST', domain: 'test-workspace' },
-      user: { id: 'U_ALICE', name: 'alice', team_id: 'T_TEST' },
-      channel: { id: inc.channel, name: 'inc' },
-      container: { type: 'message', channel_id: inc.channel, is_ephemeral: true },
-      trigger_id: 'trig-confirm-dba',
-      response_url: bot.emulator.responseUrl('confirm-dba'),
-      actions: [
-        {
-          type: 'button',
-          action_id: 'page:confirm',
-          block_id: 'page_confirm',
-          value: confirm?.value,
-          action_ts: '1',
-        },
-      ],
-    });
+    await confirmLastPage(inc.channel);
     const alert = await waitFor('the JSM alert', () =>
       jsm.alerts.find((a) => a.alias === pageDedupKey(inc.id, 'dba')),
     );
@@ -214,30 +180,7 @@ describe('paging through the outbox', () => {
 
     // The webhook target, confirmed the same way.
     await bot.command('page hook partners affected', { channel: inc.channel });
-    const blocks2 = bot.emulator.responses.at(-1)?.body.blocks as {
-      elements?: { action_id: string; value: string }[];
-    }[];
-    const confirm2 = blocks2
-      .flatMap((b) => b.elements ?? [])
-      .find((b) => b.action_id === 'page:confirm');
-    await bot.interact({
-      type: 'block_actions',
-      team: { id: 'T_TEST', domain: 'test-workspace' },
-      user: { id: 'U_ALICE', name: 'alice', team_id: 'T_TEST' },
-      channel: { id: inc.channel, name: 'inc' },
-      container: { type: 'message', channel_id: inc.channel, is_ephemeral: true },
-      trigger_id: 'trig-confirm-hook',
-      response_url: bot.emulator.responseUrl('confirm-hook'),
-      actions: [
-        {
-          type: 'button',
-          action_id: 'page:confirm',
-          block_id: 'page_confirm',
-          value: confirm2?.value,
-          action_ts: '1',
-        },
-      ],
-    });
+    await confirmLastPage(inc.channel);
     const page = await waitFor('the webhook page', () =>
       hook.pages.find((p) => p.dedupKey === pageDedupKey(inc.id, 'hook')),
     );

@@ -30,10 +30,11 @@ import {
 } from '../../src/integrations/paging/subscriber';
 import { signWebhook, verifyWebhook } from '../../src/integrations/paging/webhook';
 import type { NewEffect, StoredEffect } from '../../src/store/store';
-import { startFakeJsm, type FakeJsm } from '../helpers/fakes/jsm';
-import { startFakePagerDuty, type FakePagerDuty } from '../helpers/fakes/pagerduty';
-import { startWebhookReceiver, type FakeWebhookReceiver } from '../helpers/fakes/webhookReceiver';
+import type { FakeJsm } from '../helpers/fakes/jsm';
+import type { FakePagerDuty } from '../helpers/fakes/pagerduty';
+import type { FakeWebhookReceiver } from '../helpers/fakes/webhookReceiver';
 import { IncidentBuilder, people } from '../helpers/incidentBuilder';
+import { onCall, startPagingFakes, type PagingFakes } from '../helpers/paging';
 
 const ROUTING_KEY = 'r0ut1ngk3y0000000000000000000001';
 const ENV = {
@@ -47,38 +48,19 @@ let pd: FakePagerDuty;
 let jsm: FakeJsm;
 let hook: FakeWebhookReceiver;
 
+let fakes: PagingFakes;
+
 beforeAll(async () => {
-  pd = await startFakePagerDuty({
-    routingKeys: [ROUTING_KEY],
-    apiTokens: [ENV.PD_TOKEN],
-    oncalls: [
-      {
-        escalationPolicy: 'PEP1',
-        level: 1,
-        user: { id: 'PU1', name: 'Ravi M', email: 'ravi@example.com' },
-      },
-      {
-        escalationPolicy: 'PEP1',
-        level: 1,
-        user: { id: 'PU2', name: 'Zed Unknown', email: 'zed@example.com' },
-      },
-      {
-        escalationPolicy: 'PEP1',
-        level: 2,
-        user: { id: 'PU3', name: 'Boss', email: 'lena@example.com' },
-      },
-      {
-        escalationPolicy: 'POTHER',
-        level: 1,
-        user: { id: 'PU4', name: 'Other', email: 'dana@example.com' },
-      },
-    ],
-  });
-  jsm = await startFakeJsm({ apiKeys: [ENV.JSM_KEY] });
-  hook = await startWebhookReceiver(ENV.HOOK_SECRET);
+  fakes = await startPagingFakes(ENV, [
+    onCall('PU1', 'Ravi M', 'ravi@example.com'),
+    onCall('PU2', 'Zed Unknown', 'zed@example.com'),
+    onCall('PU3', 'Boss', 'lena@example.com', 2),
+    onCall('PU4', 'Other', 'dana@example.com', 1, 'POTHER'),
+  ]);
+  ({ pd, jsm, hook } = fakes);
 });
 afterAll(async () => {
-  await Promise.all([pd.close(), jsm.close(), hook.close()]);
+  await fakes.close();
 });
 
 function pagingConfig(over: Partial<PagingConfig> = {}): PagingConfig {
