@@ -5,22 +5,21 @@
  */
 import type { NewInboxItem } from '../../src/store/store';
 import { StoreUnavailableError } from '../../src/store/store';
-import { eventCallbackBody, slashCommandBody } from '../helpers/signing';
+import { slashCommandBody } from '../helpers/signing';
 import type { SocketEmulator } from '../helpers/socketEmulator';
-import { startTestBot, type TestBot } from '../helpers/testBot';
+import { startSocketIncident, type SocketIncident } from '../helpers/socketIncident';
+import type { TestBot } from '../helpers/testBot';
 
 describe('Socket Mode: inbox before ack', () => {
   let bot: TestBot;
   let channel: string;
   let incidentId: string;
-  let seq = 0;
+  let message: SocketIncident['message'];
+  let recorded: SocketIncident['recorded'];
   beforeEach(async () => {
-    bot = await startTestBot({ transport: 'socket', socketEmulator: { ackTimeoutMs: 400 } });
-    await bot.command('start sev2 Checkout is down');
-    const [rec] = await bot.service.list();
-    if (!rec?.channel) throw new Error('no incident channel');
-    channel = rec.channel;
-    incidentId = rec.id;
+    ({ bot, channel, incidentId, message, recorded } = await startSocketIncident({
+      ackTimeoutMs: 400,
+    }));
   });
   afterEach(async () => {
     jest.restoreAllMocks();
@@ -29,17 +28,6 @@ describe('Socket Mode: inbox before ack', () => {
   });
 
   const socket = (): SocketEmulator => bot.socket as SocketEmulator;
-  function message(text: string, eventId: string): Record<string, unknown> {
-    seq += 1;
-    const ts = `${Math.floor(Date.now() / 1000) - 100 + seq}.000100`;
-    bot.emulator.messages.push({ channel, ts, text, user: 'U_ALICE' });
-    const event = { type: 'message', channel, channel_type: 'channel', user: 'U_ALICE', text, ts };
-    return eventCallbackBody(event, { eventId });
-  }
-  const recorded = async (): Promise<string[]> =>
-    (await bot.service.load(incidentId)).events.flatMap((e) =>
-      e.type === 'chat.message' ? [e.text] : [],
-    );
 
   it('acks an envelope only once its request is written to the inbox', async () => {
     const order: string[] = [];

@@ -19,6 +19,7 @@ import type { IncidentStore } from '../../src/store/store';
 import { eventCallbackBody, newTriggerId, slashCommandBody } from '../helpers/signing';
 import { startSlackEmulator, type SlackEmulator } from '../helpers/slackEmulator';
 import { startSocketEmulator, type SocketEmulator } from '../helpers/socketEmulator';
+import { startSocketIncident, type SocketIncident } from '../helpers/socketIncident';
 import { startTestBot, TEST_APP_TOKEN, type TestBot } from '../helpers/testBot';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -275,16 +276,10 @@ describe('Socket Mode: when the connection cannot be opened', () => {
 
 describe('Socket Mode: reconnecting loses nothing', () => {
   let bot: TestBot;
-  let channel: string;
-  let incidentId: string;
-  let seq = 0;
+  let message: SocketIncident['message'];
+  let recorded: SocketIncident['recorded'];
   beforeEach(async () => {
-    bot = await startTestBot({ transport: 'socket', socketEmulator: { ackTimeoutMs: 500 } });
-    await bot.command('start sev2 Checkout is down');
-    const [rec] = await bot.service.list();
-    if (!rec?.channel) throw new Error('no incident channel');
-    channel = rec.channel;
-    incidentId = rec.id;
+    ({ bot, message, recorded } = await startSocketIncident({ ackTimeoutMs: 500 }));
   });
   afterEach(async () => {
     expect(bot.socket?.violations).toEqual([]);
@@ -292,18 +287,6 @@ describe('Socket Mode: reconnecting loses nothing', () => {
   });
 
   const socket = (): SocketEmulator => bot.socket as SocketEmulator;
-  /** A person's message in the incident channel, as an events_api payload. */
-  function message(text: string, eventId?: string): Record<string, unknown> {
-    seq += 1;
-    const ts = `${Math.floor(Date.now() / 1000) - 60}.${String(seq).padStart(6, '0')}`;
-    bot.emulator.messages.push({ channel, ts, text, user: 'U_ALICE' });
-    const event = { type: 'message', channel, channel_type: 'channel', user: 'U_ALICE', text, ts };
-    return eventCallbackBody(event, eventId ? { eventId } : {});
-  }
-  const recorded = async (): Promise<string[]> =>
-    (await bot.service.load(incidentId)).events.flatMap((e) =>
-      e.type === 'chat.message' ? [e.text] : [],
-    );
 
   it.each(['refresh_requested', 'warning', 'link_disabled'] as const)(
     'disconnect (%s): reconnects with a new URL; envelopes sent meanwhile arrive',
