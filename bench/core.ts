@@ -10,6 +10,7 @@ import { IncidentService } from '../src/app/service';
 import { foldIncident } from '../src/core/fold';
 import type { Actor, NewEvent } from '../src/core/model';
 import { createRenderer } from '../src/render/postmortem';
+import { buildView } from '../src/render/view';
 import { openSqliteStore } from '../src/store/sqlite';
 
 const actors: Actor[] = [
@@ -26,6 +27,9 @@ export interface CoreBenchResult {
   foldMsMedian: number;
   renderMsMedian: number;
   renderMsP95: number;
+  /** The render's two halves: building the view model, and running the template on it. */
+  viewMsMedian: number;
+  templateMsMedian: number;
   draftBytes: number;
 }
 
@@ -162,6 +166,19 @@ export async function runCoreBench(
         throw new Error(`expected ${renderEvents} events, loaded ${loaded.events.length}`);
       }
     }
+    // The same render in its two halves, to see which one a change moves.
+    const views: number[] = [];
+    const templates: number[] = [];
+    for (let run = 0; run < 15; run++) {
+      const loaded = await service.load(big.incident.record.id);
+      const a = performance.now();
+      const view = buildView(loaded, { now: DateTime.utc(), template: 'default' });
+      const b = performance.now();
+      render.templates.renderView(view, 'default');
+      const c = performance.now();
+      views.push(b - a);
+      templates.push(c - b);
+    }
     return {
       appendsPerSecond: Math.round(appendCount / appendSeconds),
       appendCount,
@@ -170,6 +187,8 @@ export async function runCoreBench(
       foldMsMedian: round(median(folds)),
       renderMsMedian: round(median(renders)),
       renderMsP95: round(p95(renders)),
+      viewMsMedian: round(median(views)),
+      templateMsMedian: round(median(templates)),
       draftBytes,
     };
   } finally {

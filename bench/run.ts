@@ -40,6 +40,12 @@ async function main(): Promise<void> {
       ok: core.renderMsMedian < 100,
     },
     {
+      metric: `the same render in two halves: view model / template (median of 15)`,
+      value: `${core.viewMsMedian} ms / ${core.templateMsMedian} ms`,
+      target: '-',
+      ok: null,
+    },
+    {
       metric: `load ${core.renderEvents} events from SQLite / fold them (median)`,
       value: `${core.loadMsMedian} ms / ${core.foldMsMedian} ms`,
       target: '-',
