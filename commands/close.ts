@@ -140,7 +140,6 @@ async function doClose(
     ],
   });
   const incident = result.incident;
-  ctx.cards.refresh(incident.record.id);
   const filename = postmortemFilename(incident);
   const summary = closeSummary(ctx, incident, filename);
   const channel = incidentChannel(incident, ctx);

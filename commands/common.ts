@@ -79,22 +79,22 @@ export function when(ctx: CommandContext, t: DateTime | undefined): string {
 export const esc = escapeSlackText;
 
 /**
- * The usual answer to a recorded change: one line in the channel, the time as understood for the
- * caller, and a status-card refresh. A duplicate (Slack retry) is acknowledged quietly.
+ * The usual answer to a recorded change: one line in the channel and the time as understood for
+ * the caller (the status card follows from the commit itself: src/slack/statusCard.ts). A
+ * duplicate (Slack retry) is acknowledged quietly.
  */
 export function recorded(
-  ctx: CommandContext,
+  _ctx: CommandContext,
   incident: Incident,
   res: { recorded: boolean; events?: readonly unknown[] },
   inChannel: string,
   ephemeral: string,
 ): Reply {
   // Not recorded now but found under this request's key: the same request processed again after
-  // a restart. Its answer (and card refresh) may never have gone out: give it.
+  // a restart. Its answer may never have gone out: give it.
   if (!res.recorded && !res.events?.length) {
     return { ephemeral: `Already recorded in ${incLabel(incident)}; nothing changed.` };
   }
-  ctx.cards.refresh(incident.record.id);
   return { inChannel, ephemeral };
 }
 

@@ -19,7 +19,8 @@ import {
   type Reply,
 } from '../src/slack/ports';
 import { clipPlain, escClip, LIMITS, oneLine, option, plain } from '../src/slack/blockKit';
-import { esc, slackError } from './common';
+import { channelMarker, createChannelEffect, type StartPlan } from '../src/slack/startFlow';
+import { esc } from './common';
 
 const usage = 'start [sevN] [time] <title>';
 
@@ -109,9 +110,15 @@ async function recordFromMessage(
   );
 }
 
-/** Records the incident, then does the Slack work; a Slack failure never hides the record. */
+/**
+ * Records the incident (keyed by the request), then owes the Slack work to the outbox: create the
+ * channel, and from there invite, post and pin the status card, announce, and answer the caller
+ * (src/slack/startFlow.ts). A Slack failure never hides the record: the answer says what could
+ * not be done. The request processed again (after a crash) finds its incident and owes nothing
+ * new (the keys are the incident's), so there is one channel, one announcement, one answer.
+ */
 async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Reply> {
-  const { incident: opened, created } = await ctx.service.start(
+  const { incident, created } = await ctx.service.start(
     {
       team: ctx.team,
       title: input.title,
@@ -123,85 +130,56 @@ async function openIncident(ctx: CommandContext, input: OpenInput): Promise<Repl
     },
     serviceCtx(ctx),
   );
-  let incident: Incident = opened;
+  // Found under this request's key with its channel: the steps after it are owed (or done).
+  if (!created && incident.state.channel) return {};
   const inc = formatIncidentNumber(incident.record.number);
   const sev = input.severity.toUpperCase();
   const detected = incident.state.detectedAt ?? ctx.now;
-  const detectedText = echoTime(detected, input.zone, ctx.now);
-  if (!created && incident.state.channel) {
-    return { ephemeral: `${inc} is already open in <#${incident.state.channel}>.` };
-  }
   if (input.fromMessage) await recordFromMessage(ctx, incident, input.fromMessage);
 
-  const failures: string[] = [];
-  let channel: { id: string; name: string } | undefined;
-  try {
-    channel = await ctx.slack.createChannel(
-      channelNameFor(
-        ctx.settings.channelPrefix,
-        detected,
-        input.zone,
-        input.title,
-        incident.record.number,
-      ),
-    );
-  } catch (err) {
-    failures.push(`create its channel (${slackError(err)})`);
-  }
-
-  if (channel) {
-    try {
-      incident = (
-        await ctx.service.attachChannel(incident, channel.id, channel.name, {
-          actor: actorOf(ctx),
-          source: 'command',
-          ...(ctx.key ? { key: `${ctx.key}:channel` } : {}),
-        })
-      ).incident;
-    } catch (err) {
-      failures.push(`link the channel to the incident (${slackError(err)})`);
-    }
-    try {
-      await ctx.slack.invite(channel.id, [ctx.user.id]);
-    } catch (err) {
-      failures.push(`invite you to the channel (${slackError(err)})`);
-    }
-    try {
-      await ctx.cards.create(incident);
-    } catch (err) {
-      failures.push(`post and pin the status card (${slackError(err)})`);
-    }
-  }
-
-  const where = channel ? ` → <#${channel.id}>` : '';
-  const announcement = `🚨 ${inc} (${sev}) opened by ${esc(ctx.user.name)}: ${escClip(oneLine(input.title), 300)}${where}`;
-  const announced = new Set<string>();
-  const announce = async (target: string, what: string) => {
-    // A DM (D…) already gets the ephemeral answer; the new channel has the status card.
-    if (!target || announced.has(target) || target === channel?.id || /^D/.test(target)) return;
-    announced.add(target);
-    try {
-      await ctx.slack.post(target, announcement);
-    } catch (err) {
-      failures.push(`post the announcement in ${what} (${slackError(err)})`);
-    }
-  };
+  const title = escClip(oneLine(input.title), 300);
+  const announceTo: StartPlan['announceTo'] = [];
   if (ctx.settings.announceChannel) {
-    await announce(ctx.settings.announceChannel, 'the announcement channel');
+    announceTo.push({ channel: ctx.settings.announceChannel, what: 'the announcement channel' });
   }
-  if (input.typedIn) await announce(input.typedIn, 'this channel');
-
-  const head = `${inc} (${sev}) opened: ${escClip(oneLine(input.title), 300)}${where}. Detected ${detectedText}.`;
-  if (failures.length === 0) {
-    return {
-      ephemeral: `${head} Record what happens there with \`/incident log\`, \`/incident hypothesis\` …`,
-    };
-  }
-  return {
-    ephemeral: `${head}\n⚠️ ${inc} IS recorded, but I could not ${failures.join('; ')}.${
-      channel ? '' : ' Create a channel by hand and keep the record with `/incident log` from here.'
-    }`,
+  if (input.typedIn) announceTo.push({ channel: input.typedIn, what: 'this channel' });
+  const plan: StartPlan = {
+    name: channelNameFor(
+      ctx.settings.channelPrefix,
+      detected,
+      input.zone,
+      input.title,
+      incident.record.number,
+    ),
+    purpose: channelPurpose(inc, input.title, incident.record.id),
+    actor: actorOf(ctx),
+    ...(ctx.key ? { key: ctx.key } : {}),
+    announcement: `🚨 ${inc} (${sev}) opened by ${esc(ctx.user.name)}: ${title}`,
+    announceTo,
+    answer: {
+      label: inc,
+      head: `${inc} (${sev}) opened: ${title}`,
+      detected: echoTime(detected, input.zone, ctx.now),
+    },
+    to: {
+      ...(ctx.responseUrl ? { responseUrl: ctx.responseUrl } : {}),
+      channel: input.typedIn ?? ctx.channel,
+      user: ctx.user.id,
+      receivedAt: (ctx.receivedAt ?? ctx.now).toUTC().toISO() ?? '',
+    },
   };
+  await ctx.service.addEffects([createChannelEffect(incident.record.id, plan)]);
+  // The answer comes from the outbox once the channel is there (or could not be made).
+  return {};
+}
+
+/** The new channel's purpose: what it is for, and the marker that finds it again after a crash. */
+function channelPurpose(inc: string, title: string, incidentId: string): string {
+  const marker = channelMarker(incidentId);
+  const room = 250 - marker.length - inc.length - 8;
+  const t = oneLine(title);
+  const shown = t.length > room ? `${t.slice(0, Math.max(0, room - 1))}…` : t;
+  return `${inc}: ${shown} (${marker})`;
 }
 
 /**

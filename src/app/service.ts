@@ -161,6 +161,36 @@ export class IncidentService {
     return res;
   }
 
+  /**
+   * The subscribers' effects for `events` about to be appended to the incident as it is now
+   * (no version check: message changes are recorded whatever the state, like before). Events
+   * already recorded under their key add nothing.
+   */
+  private async subscriberEffects(incidentId: string, events: NewEvent[]): Promise<NewEffect[]> {
+    if (!this.subscribers || this.subscribers.list().length === 0) return [];
+    const incident = await this.load(incidentId);
+    const keys = new Set(incident.events.flatMap((e) => (e.key ? [e.key] : [])));
+    const fresh = events.filter((e) => e.key === undefined || !keys.has(e.key));
+    if (fresh.length === 0) return [];
+    const last = incident.events.reduce((m, e) => Math.max(m, e.seq), 0);
+    const provisional = fresh.map(
+      (e, i) => ({ ...e, seq: last + i + 1 }) as unknown as StoredEvent,
+    );
+    const all = [...incident.events, ...provisional];
+    const after: Incident = { record: incident.record, events: all, state: foldIncident(all) };
+    return this.subscribers.effectsFor(after, provisional, this.now());
+  }
+
+  /**
+   * Owes effects not tied to a commit (e.g. the Slack work after an incident is created); an
+   * effect whose key is pending already is not added again.
+   */
+  async addEffects(effects: NewEffect[]): Promise<void> {
+    if (effects.length === 0) return;
+    const added = await guard(() => this.store.addEffects(effects));
+    if (added.length > 0) this.onEffects?.();
+  }
+
   // ---- queries -------------------------------------------------------------------------------
 
   async load(incidentId: string): Promise<Incident> {
@@ -235,21 +265,24 @@ export class IncidentService {
     return { incident: await this.hydrate(res.incident), created: res.created };
   }
 
-  /** Attaches the Slack channel created for the incident. */
+  /**
+   * Attaches the Slack channel created for the incident. `effects` (e.g. what follows the
+   * channel's creation: invite, status card, announcements) are committed with the event, so
+   * they are owed exactly when the channel is recorded.
+   */
   async attachChannel(
     incident: IncidentRef,
     channel: string,
     channelName: string | undefined,
     ctx: Ctx,
+    opts: { effects?: NewEffect[] } = {},
   ): Promise<RecordResult> {
     return this.record(
       incident,
       ctx,
       'incident.channel_set',
       { channel, channelName },
-      {
-        allowClosed: true,
-      },
+      { allowClosed: true, ...(opts.effects ? { effects: opts.effects } : {}) },
     );
   }
 
@@ -264,7 +297,7 @@ export class IncidentService {
     ctx: Ctx,
     type: T,
     payload: Payload<T>,
-    opts: { allowClosed?: boolean; check?: (i: Incident) => void } = {},
+    opts: { allowClosed?: boolean; check?: (i: Incident) => void; effects?: NewEffect[] } = {},
   ): Promise<RecordResult> {
     let incident = await this.resolveIncident(ref);
     for (let run = 1; ; run++) {
@@ -277,6 +310,7 @@ export class IncidentService {
         res = await this.commitDecided(incident, [event], {
           ...(summary ? { summary } : {}),
           requireOpen: !opts.allowClosed,
+          ...(opts.effects ? { effects: opts.effects } : {}),
         });
       } catch (err) {
         // Decided on a state that is no longer current: decide again on the fresh record.
@@ -518,9 +552,27 @@ export class IncidentService {
   /**
    * Appends a batch of message events in one durable write, unless the incident is closed (read
    * fresh: another replica may have closed it). Returns undefined when nothing was written.
+   *
+   * Plain messages (`chat.message`) skip the subscribers: the hot path does one write and no
+   * read, and no subscriber acts on chat capture. Edits, deletes, pins and unpins (rare) may
+   * change what subscribers show (a pinned message is on the status card): for those the
+   * incident is read and the subscribers' effects are written in the same commit.
    */
   async appendMessages(incidentId: string, events: NewEvent[]): Promise<AppendResult | undefined> {
     try {
+      if (this.subscribers && events.some((e) => e.type !== 'chat.message')) {
+        const effects = await this.subscriberEffects(incidentId, events);
+        const res = await guard(() =>
+          this.store.commit({
+            incidentId,
+            requireOpen: true,
+            events,
+            ...(effects.length ? { effects } : {}),
+          }),
+        );
+        if (res.effects.length > 0) this.onEffects?.();
+        return res;
+      }
       // "Open" is checked by the store in the same atomic write.
       return await guard(() => this.store.commit({ incidentId, requireOpen: true, events }));
     } catch (err) {

@@ -158,6 +158,8 @@ export interface IncidentState {
   zone: string;
   channel?: string;
   channelName?: string;
+  /** The pinned status card's message (the latest `status_card.posted`). */
+  statusCard?: { channel: string; ts: string };
   openedAt?: DateTime;
   openedBy?: Actor;
   detectedAt?: DateTime;
@@ -256,6 +258,9 @@ export function foldIncident(events: readonly StoredEvent[]): IncidentState {
       case 'incident.channel_set':
         s.channel = e.channel;
         s.channelName = e.channelName;
+        break;
+      case 'status_card.posted':
+        s.statusCard = { channel: e.channel, ts: e.ts };
         break;
       case 'incident.detected':
         s.detectedAt = e.occurredAt;

@@ -159,6 +159,11 @@ export interface EventPayloads {
   'page.acknowledged': { target: string; dedupKey: string; by?: string };
   /** The page's alert was resolved because the incident was resolved. */
   'page.resolved': { target: string; dedupKey: string };
+  /**
+   * The pinned status card was posted (or found pinned after a restart) in `channel` at `ts`:
+   * every replica and every restart updates that message (src/slack/statusCard.ts).
+   */
+  'status_card.posted': { channel: string; ts: string };
 }
 
 /** The kinds of pager a responder target can use. */
@@ -205,6 +210,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'reminder.dismissed',
   'channel.archived',
   'postmortem.publish_requested',
+  'status_card.posted',
 ];
 
 export interface EventCommon {

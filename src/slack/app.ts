@@ -12,14 +12,15 @@ import type { DateTime } from 'luxon';
 import type { AppConfig } from '../config';
 import type { IncidentService } from '../app/service';
 import { toBoltLogger, type Logger } from '../logger';
-import type { CommandModule, Settings, SlackOps, StatusCards } from './ports';
+import type { CommandModule, Settings, SlackOps } from './ports';
 import { createSlackOps } from './webOps';
-import { COMMAND, immediateAnswer, registerDispatcher } from './dispatcher';
+import { COMMAND, RESPONSE_URL_TTL_MS, immediateAnswer, registerDispatcher } from './dispatcher';
 import { installRequestPath } from './requestPath';
 import { postmortemUploadSubscriber } from './postmortemUpload';
 import { EffectDispatcher, SubscriberRegistry } from '../app/outbox';
 import { currentRequest } from '../app/requestContext';
-import { createStatusCards } from './statusCard';
+import { statusCardSubscriber } from './statusCard';
+import { startFlowSubscriber } from './startFlow';
 import { registerCapture } from './capture';
 import { createInsightsRoutes } from '../web/routes';
 import { registerPublishing } from '../integrations/publish';
@@ -41,8 +42,6 @@ export interface SlackDeps {
   slack: SlackOps;
   settings: Settings;
   work: WorkTracker;
-  /** The pinned status cards (set by createSlackApp once the card keeper exists). */
-  cards: StatusCards;
   /**
    * The subscribers to recorded events (status card, paging, publishing …): register one here
    * before `start()`; its effects are written with the events and delivered by `effects`.
@@ -131,7 +130,7 @@ export interface SlackAppHandle {
    * it failed, the reason is logged and retries go on; /healthz answers 503 meanwhile).
    */
   start(): Promise<{ port?: number; connected?: boolean }>;
-  /** Stops receiving, waits for in-flight work, stops the status cards. */
+  /** Stops receiving, waits for in-flight work and deliveries. */
   stop(): Promise<void>;
   /** The reminder scheduler (started with the app; `tick()` runs one pass now). */
   reminders: ReminderScheduler;
@@ -244,10 +243,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     ...(config.adminGroup ? { adminGroup: config.adminGroup } : {}),
     ...(config.paging.targets.length ? { paging: config.paging } : {}),
   };
-  const noCards: StatusCards = {
-    create: async () => undefined,
-    refresh: () => undefined,
-  };
   const deps: SlackDeps = {
     config,
     service,
@@ -256,13 +251,10 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     slack: opts.slack ?? createSlackOps(app.client, logger.child({ component: 'slack' })),
     settings,
     work,
-    cards: noCards,
     subscribers: new SubscriberRegistry(),
     ...(opts.clock ? { clock: opts.clock } : {}),
   };
 
-  const cards = createStatusCards(deps);
-  deps.cards = cards;
   const commands = registerDispatcher(app, deps, opts.registry);
   registerCapture(app, deps);
   registerShortcuts(app, deps);
@@ -290,6 +282,34 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     track: (p) => work.track(p),
   });
   deps.effects = effects;
+  // The pinned status card (src/slack/statusCard.ts): every commit that changes what it shows
+  // owes a coalesced `card.refresh`. Its client rejects rate-limited calls, so Retry-After is
+  // waited for by the dispatcher (a retry at that time), not inside a delivery.
+  const effectClient = new webApi.WebClient(config.botToken, {
+    ...clientOptions,
+    logger: boltLogger,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  });
+  deps.subscribers.register(
+    statusCardSubscriber({
+      client: effectClient,
+      slack: deps.slack,
+      logger: logger.child({ component: 'status-card' }),
+      config,
+      onRefresh: () => home.changed(),
+    }),
+  );
+  // `/incident start`'s Slack work: channel, invite, card, announcements, answer (startFlow.ts).
+  deps.subscribers.register(
+    startFlowSubscriber({
+      service,
+      slack: deps.slack,
+      client: app.client,
+      logger: logger.child({ component: 'start' }),
+      responseUrlTtlMs: RESPONSE_URL_TTL_MS,
+    }),
+  );
   deps.subscribers.register(postmortemUploadSubscriber(deps));
   // Publishing drafts as pull/merge requests (src/integrations/publish): an outbox subscriber.
   deps.subscribers.register(
@@ -382,7 +402,6 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       await reminders.stop();
       await housekeeping.stop();
       home.stop();
-      cards.stop();
     },
   };
 }

@@ -252,21 +252,13 @@ export function createCapture(deps: SlackDeps): Capture {
     return clip(decodeSlackText(text, names));
   }
 
-  const refresh = (incidentId: string): void => {
-    try {
-      deps.cards.refresh(incidentId);
-    } catch (err) {
-      log.warn({ err, incidentId }, 'status card refresh failed');
-    }
-  };
-
   async function recordNew(ev: SlackMessage, channel: string): Promise<void> {
     if (!isHumanMessage(ev) || !ev.ts || !ev.user) return;
     const record = await incidentFor(channel);
     if (!record || record.status === 'closed') return;
     const [actor, text] = await Promise.all([actorFor(ev.user), plainText(ev.text)]);
     const files = fileRefs(ev.files);
-    const res = await recorder.record(
+    await recorder.record(
       record,
       {
         channel,
@@ -279,7 +271,6 @@ export function createCapture(deps: SlackDeps): Capture {
       },
       { actor, source: 'message', at: tsTime(ev.ts), key: `msg:${channel}:${ev.ts}` },
     );
-    if (res.recorded) refresh(record.id);
   }
 
   async function recordEdit(ev: SlackMessage, channel: string, eventId?: string): Promise<void> {
@@ -295,25 +286,23 @@ export function createCapture(deps: SlackDeps): Capture {
     const at = tsTime(m.edited?.ts ?? ev.event_ts ?? ev.ts ?? m.ts);
     // A thread parent deleted while it has replies becomes a tombstone.
     if (m.subtype === 'tombstone') {
-      const res = await deps.service.recordMessageChange(
+      await deps.service.recordMessageChange(
         record,
         'chat.message_deleted',
         { channel, ts: m.ts },
         { actor, source: 'message', at, ...(key ? { key } : {}) },
       );
-      if (res.recorded) refresh(record.id);
       return;
     }
     // Unfurls, reply counts and other bookkeeping change the message but not its text.
     if (prev && (prev.text ?? '') === (m.text ?? '')) return;
     const text = await plainText(m.text);
-    const res = await deps.service.recordMessageChange(
+    await deps.service.recordMessageChange(
       record,
       'chat.message_edited',
       { channel, ts: m.ts, text },
       { actor, source: 'message', at, ...(key ? { key } : {}) },
     );
-    if (res.recorded) refresh(record.id);
   }
 
   async function recordDelete(ev: SlackMessage, channel: string, eventId?: string): Promise<void> {
@@ -325,7 +314,7 @@ export function createCapture(deps: SlackDeps): Capture {
     await recorder.settled(record.id);
     // Slack does not say who deleted it; the author is the best account.
     const actor = prev?.user ? await actorFor(prev.user) : { id: 'unknown', name: 'unknown' };
-    const res = await deps.service.recordMessageChange(
+    await deps.service.recordMessageChange(
       record,
       'chat.message_deleted',
       { channel, ts },
@@ -336,7 +325,6 @@ export function createCapture(deps: SlackDeps): Capture {
         ...(eventId ? { key: `evt:${eventId}` } : {}),
       },
     );
-    if (res.recorded) refresh(record.id);
   }
 
   /** The reacted-to message: from the record, else read from Slack. */
@@ -429,7 +417,6 @@ export function createCapture(deps: SlackDeps): Capture {
       emoji,
     );
     if (res.effect) {
-      refresh(record.id);
       try {
         await deps.slack.postThread(channel, message.threadTs ?? ts, res.effect);
       } catch (err) {
@@ -490,13 +477,12 @@ export function createCapture(deps: SlackDeps): Capture {
             { actor: author, source: 'message', at: tsTime(ts), key: `msg:${channel}:${ts}` },
           );
         }
-        const res = await deps.service.recordMessageChange(
+        await deps.service.recordMessageChange(
           record,
           ev.type === 'pin_added' ? 'message.pinned' : 'message.unpinned',
           { channel, ts },
           { actor, source: 'message', at, ...key },
         );
-        if (res.recorded) refresh(record.id);
       });
     },
 

@@ -207,6 +207,7 @@ async function runCommand(
       user,
       triggerId: command.trigger_id,
       key: `cmd:${command.trigger_id}`,
+      responseUrl: command.response_url,
       incident,
     });
     const reply = await mod.run(args, ctx);
@@ -254,6 +255,7 @@ async function runInteraction(deps: SlackDeps, i: Interaction): Promise<void> {
       user,
       triggerId: i.triggerId,
       key: i.key,
+      ...(i.responseUrl ? { responseUrl: i.responseUrl } : {}),
       incident,
     });
     const reply = await i.run(ctx);
@@ -338,7 +340,10 @@ function responseUrlAlive(deps: SlackDeps): boolean {
 
 function buildContext(
   deps: SlackDeps,
-  c: Pick<CommandContext, 'team' | 'channel' | 'user' | 'triggerId' | 'key' | 'incident'>,
+  c: Pick<
+    CommandContext,
+    'team' | 'channel' | 'user' | 'triggerId' | 'key' | 'incident' | 'responseUrl'
+  >,
 ): CommandContext {
   const received = currentRequest()?.receivedAt;
   return {
@@ -346,7 +351,6 @@ function buildContext(
     ...(received ? { receivedAt: received } : {}),
     service: deps.service,
     slack: deps.slack,
-    cards: deps.cards,
     settings: deps.settings,
     now: (deps.clock ? deps.clock() : deps.service.now()).toUTC(),
   };

@@ -3,9 +3,9 @@
  *
  * - Opening the tab asks for a publish for that user, debounced: opens within HOME_DEBOUNCE_MS
  *   of a pending publish for the same user join it (one views.publish).
- * - When an incident changes (every path that changes one asks the status card to refresh; the
- *   home publisher hooks the same call), the homes of the users who opened theirs since this
- *   process started are republished, debounced the same way. Which users have looked is kept in
+ * - When an incident's status card is posted or updated (src/slack/statusCard.ts calls `changed`
+ *   through the app), the homes of the users who opened theirs since this process started are
+ *   republished, debounced the same way. Which users have looked is kept in
  *   memory only: it decides whom to push to, never what is shown, and after a restart a user's
  *   home is refreshed the next time they open it.
  * - "Done" on an action item records `action.completed` and republishes; "Declare an incident"
@@ -94,7 +94,7 @@ export function createHomePublisher(deps: SlackDeps, debounceMs: number): HomePu
   };
 }
 
-/** Registers app_home_opened and the Home buttons; hooks status-card refreshes for pushes. */
+/** Registers app_home_opened and the Home buttons. */
 export function registerHome(app: App, deps: SlackDeps, debounceMs: number): HomePublisher {
   const home = createHomePublisher(deps, debounceMs);
 
@@ -118,7 +118,6 @@ export function registerHome(app: App, deps: SlackDeps, debounceMs: number): Hom
         source: 'command',
         key: `act:${body.trigger_id}`,
       });
-      deps.cards.refresh(incidentId);
     } catch (err) {
       if (!(err instanceof IncidentError)) throw err;
       deps.logger.info({ err, incidentId, actionId }, 'home: action item not completed');
@@ -131,18 +130,5 @@ export function registerHome(app: App, deps: SlackDeps, debounceMs: number): Hom
     await deps.slack.openModal(body.trigger_id, startModal({}, 'sev3'));
   });
 
-  // Every change to an incident asks for a status-card refresh: push the homes too.
-  const cards = deps.cards;
-  deps.cards = {
-    ...cards,
-    create: (incident) => {
-      home.changed();
-      return cards.create(incident);
-    },
-    refresh: (incidentId) => {
-      home.changed();
-      cards.refresh(incidentId);
-    },
-  };
   return home;
 }

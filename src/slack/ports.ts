@@ -18,8 +18,16 @@ export interface SlackUser extends Actor {
 export interface SlackOps {
   /** users.info, cached. */
   user(userId: string): Promise<SlackUser>;
-  /** conversations.create; a taken name gets a suffix (-2, -3, …). Returns the id and final name. */
-  createChannel(name: string): Promise<{ id: string; name: string }>;
+  /**
+   * conversations.create; a taken name gets a suffix (-2, -3, …). Returns the id and final name.
+   * `purpose` is set right after creation (conversations.setPurpose). With `adopt`, a taken name
+   * whose channel's purpose contains that marker is that channel (`adopted`): a creation done
+   * again after a crash finds the channel it created the first time instead of a second one.
+   */
+  createChannel(
+    name: string,
+    opts?: { purpose?: string; adopt?: string },
+  ): Promise<{ id: string; name: string; adopted?: boolean }>;
   /** conversations.invite; already_in_channel, cant_invite_self and similar are tolerated. */
   invite(channel: string, users: string[]): Promise<void>;
   /** usergroups.users.list */
@@ -34,14 +42,6 @@ export interface SlackOps {
   upload(channel: string, filename: string, content: string, title: string): Promise<string>;
   /** views.open */
   openModal(triggerId: string, view: unknown): Promise<void>;
-}
-
-/** Keeps the pinned status card current, coalesced (at most one chat.update per 3 s per incident). */
-export interface StatusCards {
-  /** Posts and pins the card for a new incident; returns the card message ts. */
-  create(incident: Incident): Promise<string | undefined>;
-  /** Asks for a refresh; the update happens at most once per interval per incident. */
-  refresh(incidentId: string): void;
 }
 
 export interface Settings {
@@ -68,6 +68,8 @@ export interface CommandContext {
   triggerId?: string;
   /** A per-invocation idempotency key base (e.g. `cmd:<trigger_id>`). */
   key?: string;
+  /** Where an answer owed later (an outbox effect) goes while Slack accepts it (30 minutes). */
+  responseUrl?: string;
   /**
    * When Slack delivered the request (stored with it in the inbox): an entry without a typed
    * time is recorded at this time, even when it is processed later (after a restart).
@@ -77,7 +79,6 @@ export interface CommandContext {
   incident?: Incident;
   service: IncidentService;
   slack: SlackOps;
-  cards: StatusCards;
   settings: Settings;
   now: DateTime;
 }

@@ -213,7 +213,6 @@ async function applyTo(
   );
   if (res.error) return res.error;
   if (res.effect) {
-    deps.cards.refresh(incident.record.id);
     return `${res.effect} in ${inc}.`;
   }
   return kind === 'timeline'

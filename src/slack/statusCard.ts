@@ -1,24 +1,45 @@
 /**
  * The pinned status card in each incident channel: title, INC-n, severity, status, commander,
- * duration so far, open hypotheses and the latest timeline entries.
+ * duration so far, open hypotheses and the latest timeline entries. An outbox subscriber
+ * (src/app/effects.ts):
  *
- * `create` posts and pins it; `refresh` keeps it current, coalesced: at most one `chat.update`
- * per incident per interval (default STATUS_CARD_INTERVAL_MS, 3 s) whatever the message rate —
- * the first refresh after a quiet spell updates at once (leading), later ones within the interval
- * are folded into one trailing update that shows the state at the time it runs. Updates for one
- * incident never overlap. A Slack rate limit (HTTP 429) is respected: nothing is sent before
- * Retry-After has passed, then one update with the latest state goes out. Errors are logged,
- * never thrown.
+ * - `effectsFor`: a commit whose events change what the card shows (see `changesCard`) owes one
+ *   `card.refresh` effect keyed `card:<incident id>` with `spacingMs` = STATUS_CARD_INTERVAL_MS
+ *   (3 s). The store coalesces pending effects of one key and spaces deliveries of a key by
+ *   `spacingMs` (NewEffect in src/store/store.ts): at most one `chat.update` per incident per
+ *   interval whatever the rate of commits, and the update shows the state when it is delivered.
+ *   Plain chat capture changes nothing on the card and owes nothing (the message path is hot).
+ * - `card.refresh`: builds the card from the incident as recorded at delivery and `chat.update`s
+ *   it. A Slack rate limit is retried no earlier than Retry-After; a deleted card or channel
+ *   (message_not_found, channel_not_found) is permanent: the effect is dead, the reason logged.
+ * - `card.post`: posts and pins the card (once per incident: keyed `card-post:<incident id>`)
+ *   and records `status_card.posted` { channel, ts }, so every replica and every restart knows
+ *   which message to update. Cards posted before that event existed are found once in the
+ *   channel's pins (`pins.list`, the card's first block has block_id `incident_status:<id>`) and
+ *   the ts found is recorded the same way.
  *
- * The card's ts is kept in memory; after a restart it is recovered once per incident from the
- * channel's pins (`pins.list`): the card's first block has block_id `incident_status:<id>`.
- * Web API methods used: chat.postMessage + pins.add (via SlackOps), chat.update, pins.list
- * (scopes chat:write, pins:write, pins:read).
+ * Web API methods: chat.postMessage + pins.add (via SlackOps), chat.update, pins.list (scopes
+ * chat:write, pins:write, pins:read). The WebClient given should reject rate-limited calls
+ * (`rejectRateLimitedCalls`) so the dispatcher, not the client, waits for Retry-After.
  */
 import type { DateTime } from 'luxon';
 import type { types, webApi } from '@slack/bolt';
-import type { Incident, IncidentService } from '../app/service';
-import { formatIncidentNumber } from '../core/model';
+import type { Incident } from '../app/service';
+import {
+  PermanentEffectError,
+  RetryableEffectError,
+  type EffectContext,
+  type EffectOutcome,
+  type Subscriber,
+} from '../app/effects';
+import { chainable, shortReason, type StepOutcome } from '../app/effectChain';
+import {
+  formatIncidentNumber,
+  type EventType,
+  type NewEvent,
+  type StoredEvent,
+} from '../core/model';
+import type { NewEffect, StoredEffect } from '../store/store';
 import { formatClock } from '../core/time';
 import { shortDuration } from '../core/duration';
 import {
@@ -33,18 +54,83 @@ import {
   oneLine,
   section,
 } from './blockKit';
-import type { SlackOps, StatusCards } from './ports';
+import type { SlackOps } from './ports';
+import { describeSlackError } from './webOps';
 
 export const DEFAULT_STATUS_CARD_INTERVAL_MS = 3000;
+export const CARD_REFRESH = 'card.refresh';
+export const CARD_POST = 'card.post';
 /** How many timeline entries / open hypotheses the card shows. */
 const TIMELINE_ENTRIES = 5;
 const HYPOTHESES_SHOWN = 5;
 /** Hypothesis ids named in the fallback text. */
 const FALLBACK_IDS = 20;
 
-/** What the cards need from the app's dependencies (`SlackDeps` fits). */
+export const cardBlockId = (incidentId: string): string => `incident_status:${incidentId}`;
+
+/** The refresh owed after a change (coalesced per incident, spaced by `spacingMs`). */
+export function cardRefreshEffect(incidentId: string, spacingMs: number): NewEffect {
+  return {
+    key: `card:${incidentId}`,
+    kind: CARD_REFRESH,
+    incidentId,
+    payload: {},
+    ...(spacingMs > 0 ? { spacingMs } : {}),
+  };
+}
+
+/** Posting and pinning the card: owed once per incident (and channel). */
+export function cardPostEffect(incidentId: string, channel: string): NewEffect {
+  return { key: `card-post:${incidentId}`, kind: CARD_POST, incidentId, payload: { channel } };
+}
+
+/**
+ * Events that never change the card: chat capture (a message reaches the card only when it is
+ * pinned or becomes a hypothesis, which are events of their own), and bookkeeping the card does
+ * not show. Any other event type refreshes it (a new type shows up on the card unless listed).
+ */
+const NOT_ON_CARD: ReadonlySet<EventType> = new Set<EventType>([
+  'chat.message',
+  'status_card.posted',
+  'incident.channel_set',
+  'incident.kind_set',
+  'postmortem.rendered',
+  'postmortem.publish_requested',
+  'postmortem.published',
+  'reminder.sent',
+  'reminder.snoozed',
+  'reminder.dismissed',
+  'channel.archived',
+]);
+
+/** Whether events just recorded change what the card of `incident` (after them) shows. */
+export function changesCard(incident: Incident, appended: readonly StoredEvent[]): boolean {
+  return appended.some((e) => {
+    if (NOT_ON_CARD.has(e.type)) return false;
+    switch (e.type) {
+      // An edit or delete shows only when the message is on the timeline (pinned) or is the
+      // source of a hypothesis; an unpin only when it was pinned.
+      case 'chat.message_edited':
+      case 'chat.message_deleted':
+        return (
+          incident.state.messages.some(
+            (m) => m.ts === e.ts && m.channel === e.channel && m.pinned,
+          ) ||
+          incident.state.hypotheses.some((h) => h.ref?.ts === e.ts && h.ref.channel === e.channel)
+        );
+      case 'message.unpinned':
+        return incident.events.some(
+          (p) => p.type === 'message.pinned' && p.ts === e.ts && p.channel === e.channel,
+        );
+      default:
+        return true;
+    }
+  });
+}
+
+/** What the card subscriber needs (`SlackDeps` fits, with a rate-limit-rejecting client). */
 export interface StatusCardDeps {
-  service: IncidentService;
+  /** chat.update and pins.list; should reject rate-limited calls (see the header). */
   client: webApi.WebClient;
   slack: Pick<SlackOps, 'post' | 'pin'>;
   logger: {
@@ -52,207 +138,181 @@ export interface StatusCardDeps {
     debug(obj: unknown, msg?: string): void;
   };
   config?: { statusCardIntervalMs?: number };
-  clock?: () => DateTime;
-  /** Background work the app waits for on shutdown / in tests (optional). */
-  work?: { track?<T>(p: Promise<T>): Promise<T> };
+  /** Told after each card update (the App Home republishes the homes that look). */
+  onRefresh?: (incidentId: string) => void;
 }
 
-export interface StatusCardsHandle extends StatusCards {
-  /** Clears every timer; later refreshes do nothing. */
-  stop(): void;
-  /** Runs every pending update now (ignoring the interval) and waits for all in flight. */
-  flush(): Promise<void>;
-  /** The card ts known for an incident (for tests and diagnostics). */
-  cardTs(incidentId: string): string | undefined;
-}
+const SYSTEM = { id: 'system', name: 'incident-bot' };
 
-interface CardState {
-  channel?: string;
-  ts?: string;
-  /** Pins were searched for the card already (after a restart). */
-  recovered: boolean;
-  /** Date.now() when the last update started (or the card was posted). */
-  lastRunAt: number;
-  /** A refresh was asked for since the last update started. */
-  pending: boolean;
-  /** Not before this Date.now() (Slack's Retry-After). */
-  notBefore: number;
-  timer?: NodeJS.Timeout;
-  running?: Promise<void>;
-}
-
-export const cardBlockId = (incidentId: string): string => `incident_status:${incidentId}`;
-
-export function createStatusCards(
-  deps: StatusCardDeps,
-  opts: { intervalMs?: number } = {},
-): StatusCardsHandle {
-  const intervalMs =
-    opts.intervalMs ?? deps.config?.statusCardIntervalMs ?? DEFAULT_STATUS_CARD_INTERVAL_MS;
-  const cards = new Map<string, CardState>();
-  let stopped = false;
-  const nowDt = (): DateTime => (deps.clock ? deps.clock() : deps.service.now());
-
-  const stateOf = (id: string): CardState => {
-    let s = cards.get(id);
-    if (!s) {
-      s = { recovered: false, lastRunAt: -Infinity, pending: false, notBefore: 0 };
-      cards.set(id, s);
-    }
-    return s;
+/** The keyed outcome event naming the card's message. */
+function postedEvent(now: DateTime, channel: string, ts: string, incidentId: string): NewEvent {
+  return {
+    type: 'status_card.posted',
+    channel,
+    ts,
+    occurredAt: now,
+    recordedAt: now,
+    actor: SYSTEM,
+    source: 'system',
+    key: `status_card:${incidentId}:${channel}:${ts}`,
   };
+}
 
-  const track = <T>(p: Promise<T>): Promise<T> => (deps.work?.track ? deps.work.track(p) : p);
+export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
+  const spacingMs = deps.config?.statusCardIntervalMs ?? DEFAULT_STATUS_CARD_INTERVAL_MS;
 
-  function schedule(id: string, s: CardState): void {
-    if (stopped || s.timer || s.running || !s.pending) return;
-    const due = Math.max(s.lastRunAt + intervalMs, s.notBefore);
-    const delay = due - Date.now();
-    if (delay <= 0) {
-      run(id, s);
-      return;
-    }
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
-      run(id, s);
-    }, delay);
-    s.timer.unref?.();
+  const channelOf = (incident: Incident): string | undefined =>
+    incident.state.channel ?? incident.record.channel;
+
+  /** The card's ts in `channel`: recorded, else (a card older than the event) from the pins. */
+  async function cardTs(
+    incident: Incident,
+    channel: string,
+    now: DateTime,
+  ): Promise<{ ts: string; recovered: boolean } | undefined> {
+    const known = incident.state.statusCard;
+    if (known && known.channel === channel) return { ts: known.ts, recovered: false };
+    const ts = await pinnedCard(incident.record.id, channel, now);
+    return ts ? { ts, recovered: true } : undefined;
   }
 
-  function run(id: string, s: CardState): Promise<void> {
-    s.pending = false;
-    s.lastRunAt = Date.now();
-    const p = update(id, s)
-      .catch((err: unknown) =>
-        deps.logger.warn({ err, incidentId: id }, 'status card update failed'),
-      )
-      .finally(() => {
-        s.running = undefined;
-        schedule(id, s);
-      });
-    s.running = p;
-    void track(p);
-    return p;
-  }
-
-  async function update(id: string, s: CardState): Promise<void> {
-    const incident = await deps.service.load(id);
-    const channel = incident.record.channel ?? incident.state.channel;
-    if (!channel) return;
-    if (!s.ts || s.channel !== channel) {
-      if (s.recovered && s.channel === channel) return;
-      s.channel = channel;
-      s.recovered = true;
-      s.ts = await recoverCardTs(id, channel);
-      if (!s.ts) {
-        deps.logger.debug({ incidentId: id, channel }, 'no status card to update');
-        return;
-      }
-    }
-    const card = buildStatusCard(incident, nowDt());
-    // The interval is measured between the chat.update calls themselves.
-    s.lastRunAt = Date.now();
+  /** Finds the bot's pinned card in the channel. */
+  async function pinnedCard(
+    incidentId: string,
+    channel: string,
+    now: DateTime,
+  ): Promise<string | undefined> {
+    let res: Awaited<ReturnType<webApi.WebClient['pins']['list']>>;
     try {
-      await deps.client.chat.update({ channel, ts: s.ts, text: card.text, blocks: card.blocks });
+      res = await deps.client.pins.list({ channel });
     } catch (err) {
-      const retryAfterSec = rateLimitedFor(err);
-      if (retryAfterSec !== undefined) {
-        // Respect Retry-After, then send the latest state once.
-        s.notBefore = Date.now() + retryAfterSec * 1000;
-        s.pending = true;
-        deps.logger.warn(
-          { incidentId: id, retryAfterSec },
-          'status card update rate-limited; retrying after Retry-After',
-        );
-        return;
-      }
-      const code = platformError(err);
-      if (code === 'message_not_found' || code === 'channel_not_found') {
-        // The card was deleted: forget it (a new one is posted by `create` only).
-        s.ts = undefined;
-      }
-      throw err;
+      throw slackFailure(err, now);
     }
-  }
-
-  /** Finds the bot's pinned card in the channel (after a restart). */
-  async function recoverCardTs(id: string, channel: string): Promise<string | undefined> {
-    try {
-      const res = await deps.client.pins.list({ channel });
-      const blockId = cardBlockId(id);
-      for (const item of res.items ?? []) {
-        const msg = item.message;
-        if (msg?.ts && msg.blocks?.some((b) => b.block_id === blockId)) return msg.ts;
-      }
-    } catch (err) {
-      deps.logger.warn(
-        { err, incidentId: id, channel },
-        'could not look up the pinned status card',
-      );
+    const blockId = cardBlockId(incidentId);
+    for (const item of res.items ?? []) {
+      const msg = item.message;
+      if (msg?.ts && msg.blocks?.some((b) => b.block_id === blockId)) return msg.ts;
     }
     return undefined;
   }
 
+  async function refresh(_effect: StoredEffect, ctx: EffectContext): Promise<EffectOutcome> {
+    const incident = ctx.incident;
+    if (!incident) throw new PermanentEffectError('the incident is not recorded');
+    const id = incident.record.id;
+    const channel = channelOf(incident);
+    if (!channel) return {};
+    const found = await cardTs(incident, channel, ctx.now);
+    if (!found) {
+      deps.logger.debug({ incidentId: id, channel }, 'no status card to update');
+      return {};
+    }
+    const card = buildStatusCard(incident, ctx.now);
+    try {
+      await deps.client.chat.update({
+        channel,
+        ts: found.ts,
+        text: card.text,
+        blocks: card.blocks,
+      });
+    } catch (err) {
+      const failure = slackFailure(err, ctx.now);
+      if (failure instanceof PermanentEffectError) {
+        deps.logger.warn(
+          { incidentId: id, channel, reason: failure.message },
+          'status card not updated (gone); no further updates of this card',
+        );
+      } else if (failure.retryAt) {
+        deps.logger.warn(
+          { incidentId: id, retryAt: failure.retryAt.toISO() },
+          'status card update rate-limited; retrying after Retry-After',
+        );
+      }
+      throw failure;
+    }
+    deps.onRefresh?.(id);
+    return found.recovered ? { events: [postedEvent(ctx.now, channel, found.ts, id)] } : {};
+  }
+
+  async function post(effect: StoredEffect, ctx: EffectContext): Promise<StepOutcome> {
+    const incident = ctx.incident;
+    if (!incident) throw new PermanentEffectError('the incident is not recorded');
+    const id = incident.record.id;
+    const channel = (effect.payload as { channel?: string }).channel ?? channelOf(incident);
+    if (!channel) throw new PermanentEffectError('the incident has no channel');
+    const known = incident.state.statusCard;
+    if (known && known.channel === channel) return {}; // posted already
+    // Delivered again (a crash after the post?): a card pinned then is the one.
+    if (ctx.attempt > 1) {
+      const ts = await pinnedCard(id, channel, ctx.now);
+      if (ts) return { events: [postedEvent(ctx.now, channel, ts, id)] };
+    }
+    const card = buildStatusCard(incident, ctx.now);
+    let ts: string;
+    try {
+      ts = (await deps.slack.post(channel, card.text, card.blocks)).ts;
+    } catch (err) {
+      throw slackFailure(err, ctx.now);
+    }
+    const events = [postedEvent(ctx.now, channel, ts, id)];
+    try {
+      await deps.slack.pin(channel, ts);
+    } catch (err) {
+      deps.logger.warn({ err, incidentId: id, channel }, 'could not pin the status card');
+      return {
+        events,
+        failures: [`pin the status card (${shortReason(describeSlackError(err))})`],
+      };
+    }
+    deps.onRefresh?.(id);
+    return { events };
+  }
+
   return {
-    async create(incident: Incident): Promise<string | undefined> {
-      const id = incident.record.id;
-      const channel = incident.record.channel ?? incident.state.channel;
-      if (!channel) return undefined;
-      const s = stateOf(id);
-      // Already posted (a retried command): one card per incident.
-      if (s.ts && s.channel === channel) return s.ts;
-      const card = buildStatusCard(incident, nowDt());
-      let ts: string;
-      try {
-        ts = (await deps.slack.post(channel, card.text, card.blocks)).ts;
-      } catch (err) {
-        deps.logger.warn({ err, incidentId: id, channel }, 'could not post the status card');
-        return undefined;
-      }
-      s.channel = channel;
-      s.ts = ts;
-      s.recovered = true;
-      s.lastRunAt = Date.now();
-      try {
-        await deps.slack.pin(channel, ts);
-      } catch (err) {
-        deps.logger.warn({ err, incidentId: id, channel }, 'could not pin the status card');
-      }
-      schedule(id, s);
-      return ts;
+    name: 'status-card',
+    effectsFor(incident, appended) {
+      return changesCard(incident, appended)
+        ? [cardRefreshEffect(incident.record.id, spacingMs)]
+        : [];
     },
-
-    refresh(incidentId: string): void {
-      if (stopped) return;
-      const s = stateOf(incidentId);
-      s.pending = true;
-      schedule(incidentId, s);
-    },
-
-    stop(): void {
-      stopped = true;
-      for (const s of cards.values()) {
-        if (s.timer) clearTimeout(s.timer);
-        s.timer = undefined;
-      }
-    },
-
-    async flush(): Promise<void> {
-      await Promise.all([...cards.values()].map((s) => s.running));
-      const runs: Promise<void>[] = [];
-      for (const [id, s] of cards) {
-        if (!s.pending || s.running) continue;
-        if (s.timer) clearTimeout(s.timer);
-        s.timer = undefined;
-        runs.push(run(id, s));
-      }
-      await Promise.all(runs);
-    },
-
-    cardTs(incidentId: string): string | undefined {
-      return cards.get(incidentId)?.ts;
+    handlers: {
+      [CARD_REFRESH]: refresh,
+      [CARD_POST]: chainable(
+        post,
+        (_e, reason) => `post and pin the status card (${shortReason(reason)})`,
+      ),
     },
   };
+}
+
+/** Slack error answers worth trying again (besides rate limits). */
+const TRANSIENT = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+]);
+
+/**
+ * A Slack failure as the dispatcher's error: a rate limit is retried no earlier than its
+ * Retry-After; network errors, HTTP 5xx and Slack's transient errors are retried with backoff;
+ * any other Slack answer (message_not_found, channel_not_found, is_archived …: the card or its
+ * channel is gone) is permanent.
+ */
+export function slackFailure(
+  err: unknown,
+  now: DateTime,
+): RetryableEffectError | PermanentEffectError {
+  const retryAfterSec = rateLimitedFor(err);
+  if (retryAfterSec !== undefined) {
+    return new RetryableEffectError(
+      `Slack rate-limited the request (Retry-After ${retryAfterSec} s)`,
+      now.plus({ seconds: retryAfterSec }),
+    );
+  }
+  const code = platformError(err);
+  if (code && !TRANSIENT.has(code)) return new PermanentEffectError(`Slack answered ${code}`);
+  return new RetryableEffectError(describeSlackError(err));
 }
 
 /** Retry-After seconds when the error is a Slack rate limit, else undefined. */

@@ -28,6 +28,8 @@ export const WEB_API_METHODS_USED: string[] = [
   'auth.test',
   'users.info',
   'conversations.create',
+  'conversations.setPurpose',
+  'conversations.list',
   'conversations.invite',
   'conversations.history',
   'conversations.replies',
@@ -55,6 +57,8 @@ export const SCOPES_FOR_METHOD: Record<string, string[]> = {
   'auth.test': [],
   'users.info': ['users:read'],
   'conversations.create': ['channels:manage'],
+  'conversations.setPurpose': ['channels:manage'],
+  'conversations.list': ['channels:read'],
   'conversations.invite': ['channels:manage'],
   'conversations.info': ['channels:read'],
   'conversations.members': ['channels:read'],
@@ -206,6 +210,25 @@ export function createSlackOps(
     }
   }
 
+  /** Public channels (not archived) whose purpose contains `marker`: name → id. */
+  async function markedChannels(marker: string): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let cursor: string | undefined;
+    do {
+      const res = await client.conversations.list({
+        types: 'public_channel',
+        exclude_archived: true,
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const c of res.channels ?? []) {
+        if (c.id && c.name && c.purpose?.value?.includes(marker)) found.set(c.name, c.id);
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return found;
+  }
+
   return {
     user(userId) {
       const hit = users.get(userId);
@@ -219,19 +242,31 @@ export function createSlackOps(
       return user;
     },
 
-    async createChannel(name) {
+    async createChannel(name, o = {}) {
       const base = toChannelName(name);
       const attempts = opts.maxNameAttempts ?? 50;
+      let marked: Map<string, string> | undefined;
       for (let i = 1; i <= attempts; i++) {
         const candidate = i === 1 ? base : suffixedChannelName(base, i);
         try {
           const res = await client.conversations.create({ name: candidate, is_private: false });
           const id = res.channel?.id;
           if (!id) throw new Error('conversations.create answered without a channel id');
+          if (o.purpose) {
+            try {
+              await client.conversations.setPurpose({ channel: id, purpose: o.purpose });
+            } catch (err) {
+              logger.warn({ err, channel: id }, 'could not set the channel purpose');
+            }
+          }
           return { id, name: res.channel?.name ?? candidate };
         } catch (err) {
-          if (slackErrorCode(err) === 'name_taken') continue;
-          throw err;
+          if (slackErrorCode(err) !== 'name_taken') throw err;
+          if (o.adopt) {
+            marked ??= await markedChannels(o.adopt);
+            const id = marked.get(candidate);
+            if (id) return { id, name: candidate, adopted: true };
+          }
         }
       }
       throw new Error(

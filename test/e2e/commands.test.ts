@@ -53,6 +53,17 @@ async function open(
   return { id: incident.record.id, channel: m[1], number: incident.record.number };
 }
 
+/** Polls until `fn` gives a value (background deliveries: retries wait for their backoff). */
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function events(id: string): Promise<StoredEvent[]> {
   return bot.store.loadEvents(id);
 }
@@ -305,6 +316,51 @@ describe.each(TRANSPORTS)('start (over %s)', (over) => {
     expect(list).toHaveLength(1);
     expect(list[0].title).toBe('Checkout is failing');
   });
+
+  it('the status card is posted, pinned and recorded; a command updates it through the outbox', async () => {
+    const { id, channel } = await open();
+    const card = (await bot.service.load(id)).state.statusCard;
+    expect(card?.channel).toBe(channel);
+    expect(bot.emulator.pins.has(`${channel}:${card?.ts}`)).toBe(true);
+    await bot.command('log rolled back the deploy', { channel });
+    const update = await waitFor(() =>
+      bot.emulator
+        .callsTo('chat.update')
+        .find((c) => c.params.ts === card?.ts && String(c.params.blocks).includes('rolled back')),
+    );
+    expect(update.params.channel).toBe(channel);
+  });
+
+  it('a channel creation delivered again after a failure finds its channel: one channel, one announcement, one answer', async () => {
+    // The channel is created, then recording it fails (as a crash there would leave it).
+    const attach = bot.service.attachChannel.bind(bot.service);
+    let failures = 0;
+    bot.service.attachChannel = async (...args: Parameters<typeof attach>) => {
+      if (failures++ === 0) throw new Error('the store went away');
+      return attach(...args);
+    };
+    const r = await bot.command('start sev2 Checkout is failing');
+    expect(r.ephemeral).toEqual([]); // not answered yet: the creation is retried (backoff)
+    advance(1);
+    bot.deps.effects?.wake();
+    const [rec] = await bot.service.list();
+    const inc = await waitFor(async () => (await bot.service.load(rec.id)).state.channel, 15_000);
+    await waitFor(() => bot.emulator.responses.length > 0 || undefined, 15_000);
+    await bot.idle();
+    expect(bot.emulator.callsTo('conversations.create').map((c) => c.error ?? 'ok')).toEqual([
+      'ok',
+      'name_taken',
+    ]);
+    const created = [...bot.emulator.channels.values()].filter((c) => c.name.startsWith('inc-'));
+    expect(created.map((c) => c.id)).toEqual([inc]);
+    expect(created[0].purpose).toContain(`incident-bot:${rec.id}`);
+    const announcements = bot.emulator.messages.filter((m) => m.text.startsWith('🚨 INC-1'));
+    expect(announcements.map((m) => m.channel).sort()).toEqual([ANNOUNCE, 'C_GENERAL'].sort());
+    expect(bot.emulator.responses).toHaveLength(1);
+    expect(String(bot.emulator.responses[0].body.text)).toContain(`<#${inc}>`);
+    expect(String(bot.emulator.responses[0].body.text)).not.toContain('⚠️');
+    expect(bot.emulator.channels.get(inc)?.members.has('U_ALICE')).toBe(true);
+  }, 30_000);
 
   it('refuses a future time, an unreadable time and an over-long title, recording nothing', async () => {
     let r = await bot.command('start 2025-03-12 09:00 UTC Checkout is failing');

@@ -34,6 +34,8 @@ export interface EmulatedChannel {
   created: number;
   creator: string;
   topic?: string;
+  /** conversations.setPurpose */
+  purpose?: string;
 }
 
 export interface EmulatedMessage {
@@ -286,6 +288,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     creator: c.creator,
     num_members: c.members.size,
     topic: { value: c.topic ?? '' },
+    purpose: { value: c.purpose ?? '' },
   });
   const messageJson = (m: EmulatedMessage): Record<string, unknown> => ({
     type: 'message',
@@ -359,6 +362,26 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       return { channel: channelJson(channels.get(id) as EmulatedChannel) };
     },
     'conversations.info': (p) => ({ channel: channelJson(channelOf(required(p, 'channel'))) }),
+    'conversations.setPurpose': (p) => {
+      const c = channelOf(required(p, 'channel'));
+      if (!c.members.has(BOT_USER_ID)) return err('not_in_channel');
+      const purpose = str(p.purpose) ?? '';
+      if (purpose.length > 250) return err('too_long');
+      c.purpose = purpose;
+      return { channel: channelJson(c) };
+    },
+    // Public channels (and private ones the bot is in), by id order, paged with a cursor.
+    'conversations.list': (p) => {
+      const limit = Math.min(1000, Number(str(p.limit) ?? 100) || 100);
+      const from = Number(str(p.cursor) ?? 0) || 0;
+      const all = [...channels.values()]
+        .filter((c) => !c.id.startsWith('U') && !c.name.startsWith('dm-'))
+        .filter((c) => !(str(p.exclude_archived) === 'true' && archived.has(c.id)))
+        .filter((c) => !c.is_private || c.members.has(BOT_USER_ID));
+      const page = all.slice(from, from + limit);
+      const next = from + limit < all.length ? String(from + limit) : '';
+      return { channels: page.map(channelJson), response_metadata: { next_cursor: next } };
+    },
     'conversations.history': (p) => {
       const c = channelOf(required(p, 'channel'));
       const inclusive = str(p.inclusive) === 'true' || str(p.inclusive) === '1';

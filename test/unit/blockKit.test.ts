@@ -99,7 +99,6 @@ function ctx(over: Partial<CommandContext> = {}): CommandContext {
       draftPostmortem: async () => ({ incident, markdown: '# draft' }),
     } as unknown as CommandContext['service'],
     slack,
-    cards: { create: async () => '1.0', refresh: () => undefined },
     settings: { channelPrefix: 'inc', defaultZone: 'UTC', template: 'default' },
     now: NOW,
     incident,

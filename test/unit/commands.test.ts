@@ -21,6 +21,8 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { EffectDispatcher, SubscriberRegistry } from '../../src/app/outbox';
 import { createLogger } from '../../src/logger';
 import { postmortemUploadSubscriber } from '../../src/slack/postmortemUpload';
+import { statusCardSubscriber } from '../../src/slack/statusCard';
+import { startFlowSubscriber } from '../../src/slack/startFlow';
 
 const T0 = DateTime.fromISO('2025-03-11T21:30:00Z', { zone: 'utc' });
 const USERS: Record<string, SlackUser> = {
@@ -44,7 +46,10 @@ function fakeSlack(): FakeSlack {
       calls.push({ method, args });
       const error = fail[method];
       if (error)
-        throw Object.assign(new Error(`An API error occurred: ${error}`), { data: { error } });
+        throw Object.assign(new Error(`An API error occurred: ${error}`), {
+          code: 'slack_webapi_platform_error',
+          data: { error },
+        });
       return result(...args);
     };
   return {
@@ -66,9 +71,22 @@ let dir: string;
 let store: SqliteStore;
 let service: IncidentService;
 let slack: FakeSlack;
-let refreshed: string[];
-let created: Incident[];
 let now: DateTime;
+let subscribers: SubscriberRegistry;
+/** What the start flow answered: response_url posts, ephemerals, DMs. */
+let answers: { via: string; to: string; text: string }[];
+
+/** The effects owed now (claimed, so each is listed once), as `kind key`. */
+async function owed(): Promise<string[]> {
+  const far = DateTime.utc().plus({ days: 1 });
+  const claimed = await store.claimEffects({
+    owner: 'test',
+    now: far,
+    leaseUntil: far.plus({ minutes: 1 }),
+    limit: 1000,
+  });
+  return claimed.map((e) => `${e.kind} ${e.key}`);
+}
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-commands-'));
@@ -80,8 +98,42 @@ beforeEach(() => {
     clock: () => now,
   });
   slack = fakeSlack();
-  refreshed = [];
-  created = [];
+  answers = [];
+  const quiet = { warn: () => undefined, debug: () => undefined };
+  // Answers of the start flow go through these two WebClient methods or the response_url.
+  const client = {
+    chat: {
+      postEphemeral: async (a: { channel: string; user: string; text: string }) => {
+        answers.push({ via: 'ephemeral', to: `${a.channel}/${a.user}`, text: a.text });
+        return { ok: true };
+      },
+      postMessage: async (a: { channel: string; text: string }) => {
+        answers.push({ via: 'dm', to: a.channel, text: a.text });
+        return { ok: true, ts: '9.0' };
+      },
+    },
+  } as never;
+  // The status card and the start flow follow from commits (checked with owed() / deliver()).
+  subscribers = new SubscriberRegistry()
+    .register(statusCardSubscriber({ client, slack, logger: quiet }))
+    .register(
+      startFlowSubscriber({
+        service,
+        slack,
+        client,
+        logger: quiet,
+        responseUrlTtlMs: 29 * 60_000,
+        fetch: (async (url: string, init: { body: string }) => {
+          answers.push({
+            via: 'response_url',
+            to: url,
+            text: (JSON.parse(init.body) as { text: string }).text,
+          });
+          return { ok: true, status: 200 };
+        }) as unknown as typeof fetch,
+      }),
+    );
+  service.useSubscribers(subscribers);
 });
 
 afterEach(async () => {
@@ -98,15 +150,6 @@ function ctx(over: Partial<CommandContext> = {}): CommandContext {
     user: USERS.U_ALICE,
     service,
     slack,
-    cards: {
-      create: async (i) => {
-        created.push(i);
-        return '1.0';
-      },
-      refresh: (id) => {
-        refreshed.push(id);
-      },
-    },
     settings,
     now,
     ...over,
@@ -124,8 +167,21 @@ async function run(line: string, over: Partial<CommandContext> = {}) {
   return mod.run(rest.join(' '), ctx({ ...over, ...(incident ? { incident } : {}) }));
 }
 
+/** Delivers every effect owed (and those they lead to), as the dispatcher would. */
+async function deliver(): Promise<void> {
+  const dispatcher = new EffectDispatcher({
+    store,
+    registry: subscribers,
+    loadIncident: (id) => service.load(id),
+    clock: () => DateTime.utc(),
+  });
+  for (let round = 0; round < 50; round++) if ((await dispatcher.runOnce()) === 0) return;
+  throw new Error('effects still owed after 50 rounds');
+}
+
 async function start(text = 'sev2 13:55 PDT Checkout is failing'): Promise<Incident> {
   await run(`start ${text}`);
+  await deliver();
   const i = await service.findByNumber('T1', 1);
   if (!i?.state.channel) throw new Error('not started');
   return i;
@@ -178,37 +234,79 @@ describe('start helpers', () => {
 });
 
 describe('start', () => {
-  it('records, creates the channel, attaches it, invites, creates the card, announces', async () => {
+  it('records, then the outbox creates the channel, invites, posts the card, announces, answers', async () => {
     const reply = await run('start sev2 13:55 PDT Checkout is failing', {
       settings: { ...settings, announceChannel: 'C_ANN' },
+      key: 'cmd:T-1',
+      responseUrl: 'https://hooks.example/r/1',
+      // (The effects are delivered at real instants: the request was received just now.)
+      receivedAt: DateTime.utc(),
     });
+    // The command records and owes the rest: nothing is said or done in Slack yet.
+    expect(reply).toEqual({});
+    expect(slack.calls).toEqual([]);
+    expect((await service.findByNumber('T1', 1))?.state.channel).toBeUndefined();
+    await deliver();
     const i = await service.findByNumber('T1', 1);
     expect(i?.state.channel).toBe('C1');
     expect(i?.state.channelName).toBe('inc-2025-03-11-checkout-is-failing');
-    expect(slack.calls.map((c) => c.method)).toEqual(['createChannel', 'invite', 'post', 'post']);
+    expect(slack.calls.map((c) => c.method)).toEqual([
+      'createChannel',
+      'invite',
+      'post', // the status card
+      'pin',
+      'post', // announcements
+      'post',
+    ]);
+    expect(slack.calls[0].args[1]).toEqual({
+      purpose: `INC-1: Checkout is failing (incident-bot:${i?.record.id})`,
+    });
     expect(slack.calls[1].args).toEqual(['C1', ['U_ALICE']]);
-    expect(slack.calls.slice(2).map((c) => c.args[0])).toEqual(['C_ANN', 'C_GENERAL']);
-    expect(created.map((c) => c.state.channel)).toEqual(['C1']);
-    expect(reply.ephemeral).toContain('<#C1>');
-    expect(reply.ephemeral).toContain('13:55 PDT');
+    expect(slack.calls[2].args[0]).toBe('C1');
+    expect(i?.state.statusCard).toEqual({ channel: 'C1', ts: '2.0' });
+    expect(slack.calls.slice(4).map((c) => c.args[0])).toEqual(['C_ANN', 'C_GENERAL']);
+    expect(String(slack.calls[4].args[1])).toBe(
+      '🚨 INC-1 (SEV2) opened by Alice: Checkout is failing → <#C1>',
+    );
+    // One answer, to the command's response_url.
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({ via: 'response_url', to: 'https://hooks.example/r/1' });
+    expect(answers[0].text).toContain('INC-1 (SEV2) opened: Checkout is failing → <#C1>');
+    expect(answers[0].text).toContain('13:55 PDT');
+    expect(answers[0].text).not.toContain('⚠️');
   });
 
-  it('reports each Slack failure after the record, and still says INC-n IS recorded', async () => {
+  it('reports each Slack failure in the one answer, and still says INC-n IS recorded', async () => {
     slack.fail.invite = 'cant_invite';
     slack.fail.post = 'not_in_channel';
-    const reply = await run('start Checkout is failing', {
-      cards: {
-        create: async () => {
-          throw new Error('pin failed');
-        },
-        refresh: () => undefined,
-      },
-    });
-    expect(reply.ephemeral).toContain('INC-1 IS recorded');
-    expect(reply.ephemeral).toContain('invite you to the channel (cant_invite)');
-    expect(reply.ephemeral).toContain('post and pin the status card (pin failed)');
-    expect(reply.ephemeral).toContain('post the announcement in this channel (not_in_channel)');
+    const reply = await run('start Checkout is failing');
+    expect(reply).toEqual({});
+    await deliver();
+    expect(answers).toHaveLength(1);
+    // No response_url: an ephemeral in the channel it was typed in.
+    expect(answers[0]).toMatchObject({ via: 'ephemeral', to: 'C_GENERAL/U_ALICE' });
+    const text = answers[0].text;
+    expect(text).toContain('INC-1 IS recorded');
+    expect(text).toContain('invite you to the channel (cant_invite)');
+    expect(text).toContain('post and pin the status card (not_in_channel)');
+    expect(text).toContain('post the announcement in this channel (not_in_channel)');
     expect((await service.findByNumber('T1', 1))?.state.channel).toBe('C1');
+  });
+
+  it('without a channel: the record is kept, announced without a link, and the answer says so', async () => {
+    slack.fail.createChannel = 'restricted_action';
+    await run('start Checkout is failing', { settings: { ...settings, announceChannel: 'C_ANN' } });
+    await deliver();
+    expect(slack.calls.map((c) => c.method)).toEqual(['createChannel', 'post', 'post']);
+    expect(String(slack.calls[1].args[1])).toBe(
+      '🚨 INC-1 (SEV3) opened by Alice: Checkout is failing',
+    );
+    expect(answers).toHaveLength(1);
+    expect(answers[0].text).toContain(
+      'INC-1 IS recorded, but I could not create its channel (restricted_action)',
+    );
+    expect(answers[0].text).toContain('Create a channel by hand');
+    expect((await service.findByNumber('T1', 1))?.state.title).toBe('Checkout is failing');
   });
 
   it('opens a modal when there is no title (and refuses without a trigger id)', async () => {
@@ -236,11 +334,18 @@ describe('start', () => {
     expect(i?.state.detectedAt?.toISO()).toBe('2025-03-11T13:00:00.000Z');
   });
 
-  it('a duplicate (same key) does not open a second channel', async () => {
+  it('the same request processed again owes nothing twice: one channel, one announcement, one answer', async () => {
+    // Processed again before the channel was made (the effect still pending), then after.
     await run('start Checkout is failing', { key: 'cmd:T-9' });
+    await run('start Checkout is failing', { key: 'cmd:T-9' });
+    await deliver();
     const again = await run('start Checkout is failing', { key: 'cmd:T-9' });
-    expect(again.ephemeral).toContain('INC-1 is already open in <#C1>');
+    expect(again).toEqual({});
+    await deliver();
     expect(slack.calls.filter((c) => c.method === 'createChannel')).toHaveLength(1);
+    expect(slack.calls.filter((c) => c.method === 'post')).toHaveLength(2); // card + this channel
+    expect(answers).toHaveLength(1);
+    expect(await service.list()).toHaveLength(1);
   });
 });
 
@@ -255,7 +360,7 @@ describe('recording commands', () => {
     expect(s?.timeline.find((t) => t.text === 'from Nora')?.at.toISO()).toBe(
       '2025-03-11T21:10:00.000Z',
     );
-    expect(refreshed).toContain(i.record.id);
+    expect(await owed()).toContain(`card.refresh card:${i.record.id}`);
   });
 
   it('never record when the command is bad', async () => {

@@ -1,31 +1,39 @@
+/**
+ * The status card: what it shows (buildStatusCard), which commits owe a refresh (effectsFor),
+ * how the store coalesces and spaces those refreshes, and the card.post / card.refresh handlers
+ * against the Slack Web API emulator (Retry-After, a deleted card, recovery from the pins).
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { webApi } from '@slack/bolt';
 import { IncidentService, type Incident } from '../../src/app/service';
+import { EffectDispatcher, SubscriberRegistry } from '../../src/app/outbox';
+import {
+  PermanentEffectError,
+  RetryableEffectError,
+  type EffectContext,
+  type Subscriber,
+} from '../../src/app/effects';
+import type { EventType, StoredEvent } from '../../src/core/model';
+import type { StoredEffect } from '../../src/store/store';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import {
   buildStatusCard,
+  CARD_POST,
+  CARD_REFRESH,
   cardBlockId,
-  createStatusCards,
+  cardPostEffect,
   rateLimitedFor,
-  type StatusCardDeps,
-  type StatusCardsHandle,
+  statusCardSubscriber,
 } from '../../src/slack/statusCard';
+import { createSlackOps } from '../../src/slack/webOps';
+import { startSlackEmulator, type SlackEmulator } from '../helpers/slackEmulator';
 
 const ALICE = { id: 'U_ALICE', name: 'Alice' };
 const BOB = { id: 'U_BOB', name: 'Bob' };
 const T0 = DateTime.fromISO('2025-03-04T18:00:00Z', { zone: 'utc' }); // 10:00 PST
-
-interface UpdateCall {
-  channel: string;
-  ts: string;
-  text: string;
-  at: number;
-}
 
 function rateLimitError(retryAfter: number): Error {
   return Object.assign(new Error(`rate limited, retry in ${retryAfter}s`), {
@@ -34,68 +42,57 @@ function rateLimitError(retryAfter: number): Error {
   });
 }
 
+const quiet = {
+  warn: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  error: () => undefined,
+};
+
 let dir: string;
 let n = 0;
-beforeAll(() => {
+let emulator: SlackEmulator;
+beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'incident-bot-card-'));
+  emulator = await startSlackEmulator({ channels: [{ id: 'C_INC', name: 'inc-1' }] });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await emulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('status cards', () => {
   let store: SqliteStore;
   let service: IncidentService;
   let incidentId: string;
-  let updates: UpdateCall[];
-  let updateImpl: (args: { channel: string; ts: string; text: string }) => Promise<unknown>;
-  let pinsList: jest.Mock;
-  let posts: { channel: string; text: string; blocks?: unknown[] }[];
-  let pins: string[];
-  let warnings: string[];
-  let cards: StatusCardsHandle | undefined;
   let clockNow: DateTime;
+  let subscriber: Subscriber;
+  let warnings: string[];
 
-  // The cards read the incident on timers; the store answers from its worker thread, which jest's
-  // fake timers do not wait for. So the cards read a snapshot kept current by this test.
-  let snapshot: Incident;
-  const refreshSnapshot = async () => {
-    snapshot = await service.load(incidentId);
-  };
-  const deps = (): StatusCardDeps => ({
-    service: new Proxy(service, {
-      get: (target, prop, receiver) =>
-        prop === 'load' ? async () => snapshot : Reflect.get(target, prop, receiver),
-    }),
-    // A stand-in for the two WebClient methods the cards call (chat.update, pins.list).
-    client: {
-      chat: {
-        update: async (args: { channel: string; ts: string; text: string }) => {
-          updates.push({ channel: args.channel, ts: args.ts, text: args.text, at: Date.now() });
-          return updateImpl(args);
-        },
-      },
-      pins: { list: pinsList },
-    } as unknown as webApi.WebClient,
-    slack: {
-      post: async (channel, text, blocks) => {
-        posts.push({ channel, text, blocks });
-        return { ts: '1741111111.000100' };
-      },
-      pin: async (_channel, ts) => {
-        pins.push(ts);
-      },
-    },
-    logger: {
-      warn: (_obj, msg) => warnings.push(msg ?? ''),
-      debug: () => undefined,
-    },
-    clock: () => clockNow,
-  });
+  /** A WebClient on the emulator that rejects rate-limited calls (as the app's card client). */
+  const client = (): webApi.WebClient =>
+    new webApi.WebClient('xoxb-test', {
+      slackApiUrl: emulator.url,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+      logLevel: webApi.LogLevel.ERROR,
+    });
 
   beforeEach(async () => {
     n += 1;
+    emulator.reset();
+    emulator.addChannel({ id: 'C_INC', name: 'inc-1' });
     store = openSqliteStore({ dataDir: path.join(dir, `s${n}`) });
     clockNow = T0.plus({ seconds: 30 });
     service = new IncidentService({ store, render: () => '', clock: () => clockNow });
+    warnings = [];
+    const c = client();
+    subscriber = statusCardSubscriber({
+      client: c,
+      slack: createSlackOps(c, quiet),
+      logger: { warn: (_o, msg) => warnings.push(msg ?? ''), debug: () => undefined },
+      config: { statusCardIntervalMs: 60_000 },
+    });
     const { incident } = await service.start(
       {
         team: 'T1',
@@ -108,32 +105,19 @@ describe('status cards', () => {
     );
     incidentId = incident.record.id;
     await service.attachChannel(incidentId, 'C_INC', 'inc-1', { actor: ALICE, source: 'command' });
-    await refreshSnapshot();
     clockNow = T0.plus({ minutes: 65 });
-    updates = [];
-    updateImpl = async () => ({ ok: true });
-    pinsList = jest.fn(async () => ({ ok: true, items: [] }));
-    posts = [];
-    pins = [];
-    warnings = [];
-    cards = undefined;
   });
 
   afterEach(async () => {
-    cards?.stop();
-    jest.useRealTimers();
     await store.close();
   });
 
-  const log = async (text: string, minutes: number) => {
-    const res = await service.log(incidentId, text, {
+  const log = async (text: string, minutes: number) =>
+    service.log(incidentId, text, {
       actor: ALICE,
       source: 'command',
       at: T0.plus({ minutes }),
     });
-    await refreshSnapshot();
-    return res;
-  };
 
   describe('buildStatusCard', () => {
     it('shows title, number, severity, status, commander, duration, open hypotheses and the latest entries', async () => {
@@ -213,212 +197,293 @@ describe('status cards', () => {
     });
   });
 
-  it('create posts the card in the incident channel, pins it and remembers its ts', async () => {
-    cards = createStatusCards(deps(), { intervalMs: 3000 });
-    const ts = await cards.create(await service.load(incidentId));
-    expect(ts).toBe('1741111111.000100');
-    expect(posts).toHaveLength(1);
-    expect(posts[0]!.channel).toBe('C_INC');
-    expect(posts[0]!.text).toContain('INC-1 Checkout down');
-    expect(pins).toEqual(['1741111111.000100']);
-    expect(cards.cardTs(incidentId)).toBe(ts);
-    // A second create (a retried /incident start) does not post a second card.
-    expect(await cards.create(await service.load(incidentId))).toBe(ts);
-    expect(posts).toHaveLength(1);
-  });
+  // ---- which commits owe a refresh -------------------------------------------------------------
 
-  it('coalesces 1,000 refreshes over 10 s into at most ceil(10/3)+1 updates, the last with the latest state', async () => {
-    jest.useFakeTimers({ now: Date.now() });
-    cards = createStatusCards(deps(), { intervalMs: 3000 });
-    await cards.create(await service.load(incidentId));
-    const start = Date.now();
-    for (let i = 0; i < 1000; i++) {
-      if (i === 999) await log('the very last entry', 60);
-      cards.refresh(incidentId);
-      await jest.advanceTimersByTimeAsync(10);
-    }
-    await jest.advanceTimersByTimeAsync(3000);
-    const elapsed = Date.now() - start;
-    const bound = Math.ceil(elapsed / 3000) + 1;
-    expect(updates.length).toBeLessThanOrEqual(bound);
-    expect(updates.length).toBeGreaterThanOrEqual(3);
-    for (let i = 1; i < updates.length; i++) {
-      expect(updates[i]!.at - updates[i - 1]!.at).toBeGreaterThanOrEqual(3000);
-    }
-    expect(updates.every((u) => u.ts === '1741111111.000100' && u.channel === 'C_INC')).toBe(true);
-    const lastCard = await service.load(incidentId);
-    expect(updates.at(-1)!.text).toBe(buildStatusCard(lastCard, clockNow).text);
-    // And nothing more once quiet.
-    const count = updates.length;
-    await jest.advanceTimersByTimeAsync(20_000);
-    expect(updates).toHaveLength(count);
-  });
-
-  it('updates at once when idle (leading), then once at the end of the interval (trailing)', async () => {
-    jest.useFakeTimers({ now: Date.now() });
-    cards = createStatusCards(deps(), { intervalMs: 3000 });
-    await cards.create(await service.load(incidentId));
-    await jest.advanceTimersByTimeAsync(5000);
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(0);
-    expect(updates).toHaveLength(1);
-    cards.refresh(incidentId);
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(2900);
-    expect(updates).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(100);
-    expect(updates).toHaveLength(2);
-  });
-
-  it('respects Retry-After on a 429, then sends the latest state once; never throws', async () => {
-    jest.useFakeTimers({ now: Date.now() });
-    cards = createStatusCards(deps(), { intervalMs: 3000 });
-    await cards.create(await service.load(incidentId));
-    await jest.advanceTimersByTimeAsync(3000);
-    let limited = true;
-    updateImpl = async () => {
-      if (limited) {
-        limited = false;
-        throw rateLimitError(7);
-      }
-      return { ok: true };
+  describe('effectsFor', () => {
+    /** The card effects owed by `events` appended to the incident as it is now. */
+    const owedFor = async (
+      ...events: ({ type: EventType } & Record<string, unknown>)[]
+    ): Promise<string[]> => {
+      const before = await service.load(incidentId);
+      const last = before.events.reduce((m, e) => Math.max(m, e.seq), 0);
+      const appended = events.map(
+        (e, i) =>
+          ({
+            ...e,
+            seq: last + i + 1,
+            occurredAt: clockNow,
+            recordedAt: clockNow,
+            actor: ALICE,
+            source: 'message',
+          }) as unknown as StoredEvent,
+      );
+      const all = [...before.events, ...appended];
+      const { foldIncident } = await import('../../src/core/fold');
+      const after: Incident = { record: before.record, events: all, state: foldIncident(all) };
+      return (subscriber.effectsFor?.(after, appended, clockNow) ?? []).map(
+        (e) => `${e.kind} ${e.key} ${e.spacingMs ?? 0}`,
+      );
     };
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(0);
-    expect(updates).toHaveLength(1);
-    const limitedAt = updates[0]!.at;
-    expect(warnings.some((w) => /rate-limited/.test(w))).toBe(true);
-    for (let i = 0; i < 50; i++) {
-      cards.refresh(incidentId);
-      await jest.advanceTimersByTimeAsync(100);
-    }
-    await log('written during the rate limit', 50);
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(1800); // 6.8 s after the 429: still waiting
-    expect(updates).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(300);
-    expect(updates).toHaveLength(2);
-    expect(updates[1]!.at - limitedAt).toBeGreaterThanOrEqual(7000);
-    expect(updates[1]!.text).toBe(buildStatusCard(await service.load(incidentId), clockNow).text);
-    await jest.advanceTimersByTimeAsync(10_000);
-    expect(updates).toHaveLength(2);
-  });
+    const refresh = () => [`card.refresh card:${incidentId} 60000`];
 
-  it('logs other update failures and keeps working', async () => {
-    jest.useFakeTimers({ now: Date.now() });
-    cards = createStatusCards(deps(), { intervalMs: 1000 });
-    await cards.create(await service.load(incidentId));
-    await jest.advanceTimersByTimeAsync(1000);
-    updateImpl = async () => {
-      throw Object.assign(new Error('boom'), { code: 'slack_webapi_request_error' });
-    };
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(0);
-    expect(warnings).toContain('status card update failed');
-    updateImpl = async () => ({ ok: true });
-    await jest.advanceTimersByTimeAsync(1000);
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(0);
-    expect(updates).toHaveLength(2);
-  });
-
-  it('stop() clears pending timers', async () => {
-    jest.useFakeTimers({ now: Date.now() });
-    cards = createStatusCards(deps(), { intervalMs: 3000 });
-    await cards.create(await service.load(incidentId));
-    cards.refresh(incidentId); // within the interval: a trailing update is scheduled
-    cards.stop();
-    await jest.advanceTimersByTimeAsync(10_000);
-    cards.refresh(incidentId);
-    await jest.advanceTimersByTimeAsync(10_000);
-    expect(updates).toHaveLength(0);
-  });
-
-  it('flush() sends pending updates at once', async () => {
-    cards = createStatusCards(deps(), { intervalMs: 60_000 });
-    await cards.create(await service.load(incidentId));
-    cards.refresh(incidentId);
-    expect(updates).toHaveLength(0);
-    await cards.flush();
-    expect(updates).toHaveLength(1);
-  });
-
-  it('after a restart, finds the pinned card once through pins.list', async () => {
-    const blocks = buildStatusCard(await service.load(incidentId), clockNow).blocks;
-    pinsList.mockResolvedValue({
-      ok: true,
-      items: [
-        { type: 'message', message: { ts: '1741000000.000001', text: 'other pin' } },
-        { type: 'message', message: { ts: '1741000000.000002', blocks } },
-      ],
+    it('a change the card shows owes one coalesced, spaced card.refresh', async () => {
+      expect(await owedFor({ type: 'timeline.entry', text: 'restarted' })).toEqual(refresh());
+      expect(await owedFor({ type: 'hypothesis.raised', text: 'DNS' })).toEqual(refresh());
+      expect(await owedFor({ type: 'severity.changed', severity: 'sev1' })).toEqual(refresh());
+      expect(
+        await owedFor(
+          { type: 'timeline.entry', text: 'a' },
+          { type: 'status.changed', status: 'identified' },
+        ),
+      ).toEqual(refresh());
     });
-    cards = createStatusCards(deps(), { intervalMs: 10 });
-    cards.refresh(incidentId);
-    await cards.flush();
-    expect(pinsList).toHaveBeenCalledWith({ channel: 'C_INC' });
-    expect(updates.map((u) => u.ts)).toEqual(['1741000000.000002']);
-    await new Promise((r) => setTimeout(r, 20));
-    cards.refresh(incidentId);
-    await cards.flush();
-    expect(pinsList).toHaveBeenCalledTimes(1);
-    expect(updates).toHaveLength(2);
-  });
 
-  it('without a card to update, asks pins.list once and sends nothing', async () => {
-    cards = createStatusCards(deps(), { intervalMs: 10 });
-    for (let i = 0; i < 3; i++) {
-      cards.refresh(incidentId);
-      await cards.flush();
-      await new Promise((r) => setTimeout(r, 15));
-    }
-    expect(pinsList).toHaveBeenCalledTimes(1);
-    expect(updates).toHaveLength(0);
-  });
-
-  it('with a real WebClient (rejectRateLimitedCalls), waits out a real 429 and then updates once', async () => {
-    const seen: { at: number; body: string }[] = [];
-    let first = true;
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        seen.push({ at: Date.now(), body: new URLSearchParams(body).get('blocks') ?? body });
-        if (first) {
-          first = false;
-          res.writeHead(429, { 'Retry-After': '1', 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ok: true, channel: 'C_INC', ts: '1741111111.000100' }));
+    it('plain chat capture and bookkeeping the card does not show owe nothing', async () => {
+      const msg = { channel: 'C_INC', ts: '1741111111.000200', user: 'U_BOB', text: 'hello' };
+      expect(await owedFor({ type: 'chat.message', ...msg })).toEqual([]);
+      expect(await owedFor({ type: 'status_card.posted', channel: 'C_INC', ts: '1.0' })).toEqual(
+        [],
+      );
+      expect(
+        await owedFor({ type: 'reminder.sent', kind: 'update', due: clockNow.toISO() ?? '' }),
+      ).toEqual([]);
+      // An edit / delete / unpin of a message that is not on the card changes nothing there.
+      await service.recordMessage((await service.load(incidentId)).record, msg, {
+        actor: BOB,
+        source: 'message',
       });
+      expect(
+        await owedFor({ type: 'chat.message_edited', channel: 'C_INC', ts: msg.ts, text: 'hi' }),
+      ).toEqual([]);
+      expect(await owedFor({ type: 'chat.message_deleted', channel: 'C_INC', ts: msg.ts })).toEqual(
+        [],
+      );
+      expect(await owedFor({ type: 'message.unpinned', channel: 'C_INC', ts: msg.ts })).toEqual([]);
+      // Once pinned (on the timeline, so on the card) its edits and its unpin show.
+      expect(await owedFor({ type: 'message.pinned', channel: 'C_INC', ts: msg.ts })).toEqual(
+        refresh(),
+      );
+      await service.recordMessageChange(
+        (await service.load(incidentId)).record,
+        'message.pinned',
+        { channel: 'C_INC', ts: msg.ts },
+        { actor: BOB, source: 'message' },
+      );
+      expect(
+        await owedFor({ type: 'chat.message_edited', channel: 'C_INC', ts: msg.ts, text: 'hi' }),
+      ).toEqual(refresh());
+      expect(await owedFor({ type: 'message.unpinned', channel: 'C_INC', ts: msg.ts })).toEqual(
+        refresh(),
+      );
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const port = (server.address() as AddressInfo).port;
-      const client = new webApi.WebClient('xoxb-test', {
-        slackApiUrl: `http://127.0.0.1:${port}/api/`,
-        rejectRateLimitedCalls: true,
-        logLevel: webApi.LogLevel.ERROR,
+  });
+
+  // ---- coalescing and spacing in the store -------------------------------------------------------
+
+  describe('through the store', () => {
+    beforeEach(() => {
+      service.useSubscribers(new SubscriberRegistry().register(subscriber));
+    });
+
+    /** Claims what is due at `at` (real instants: the store spaces deliveries by its own clock). */
+    const claim = (at: DateTime) =>
+      store.claimEffects({
+        owner: 'test',
+        now: at,
+        leaseUntil: at.plus({ minutes: 10 }),
+        limit: 100,
       });
-      cards = createStatusCards({ ...deps(), client }, { intervalMs: 100 });
-      await cards.create(await service.load(incidentId));
-      await new Promise((r) => setTimeout(r, 150));
-      cards.refresh(incidentId);
-      await new Promise((r) => setTimeout(r, 50));
-      await log('after the 429', 70);
-      for (let i = 0; i < 20; i++) {
-        cards.refresh(incidentId);
-        await new Promise((r) => setTimeout(r, 25));
+
+    it('many commits owe one refresh; messages owe none; a delivery spaces the next by spacingMs', async () => {
+      for (let i = 0; i < 200; i++) await log(`step ${i}`, 1);
+      const record = (await service.load(incidentId)).record;
+      for (let i = 0; i < 50; i++) {
+        await service.recordMessage(
+          record,
+          {
+            channel: 'C_INC',
+            ts: `1741111111.${String(i).padStart(6, '0')}`,
+            user: 'U_BOB',
+            text: `m${i}`,
+          },
+          { actor: BOB, source: 'message' },
+        );
       }
-      await new Promise((r) => setTimeout(r, 1200));
-      await cards.flush();
-      expect(seen).toHaveLength(2);
-      expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(1000);
-      expect(seen[1]!.body).toContain('after the 429');
-    } finally {
-      server.close();
-    }
+      const first = await claim(DateTime.utc());
+      expect(first.map((e) => e.key)).toEqual([`card:${incidentId}`]);
+      await store.completeEffect(first[0]!.id, 'test');
+      const doneAt = DateTime.utc();
+      // A change after the delivery owes a refresh, not before spacingMs (60 s here) has passed.
+      await log('after the update', 2);
+      expect(await claim(DateTime.utc())).toEqual([]);
+      const later = await claim(doneAt.plus({ seconds: 61 }));
+      expect(later.map((e) => e.key)).toEqual([`card:${incidentId}`]);
+    });
+
+    it('a pin through the message path owes a refresh (a plain message does not)', async () => {
+      const record = (await service.load(incidentId)).record;
+      const ref = { channel: 'C_INC', ts: '1741111111.000300' };
+      await service.recordMessage(
+        record,
+        { ...ref, user: 'U_BOB', text: 'rolled back' },
+        {
+          actor: BOB,
+          source: 'message',
+        },
+      );
+      expect(await claim(DateTime.utc())).toEqual([]);
+      await service.recordMessageChange(record, 'message.pinned', ref, {
+        actor: BOB,
+        source: 'message',
+      });
+      expect((await claim(DateTime.utc())).map((e) => e.key)).toEqual([`card:${incidentId}`]);
+    });
+
+    it('a change while the card is being updated is delivered once more afterwards', async () => {
+      await log('one', 1);
+      const [running] = await claim(DateTime.utc());
+      expect(running?.key).toBe(`card:${incidentId}`);
+      await log('two', 2); // coalesced into the running one: marked to run again
+      await store.completeEffect(running!.id, 'test');
+      const again = await claim(DateTime.utc().plus({ seconds: 61 }));
+      expect(again.map((e) => e.id)).toEqual([running!.id]);
+    });
+  });
+
+  // ---- the handlers against the emulator -----------------------------------------------------------
+
+  describe('handlers', () => {
+    const ctxFor = async (attempt = 1): Promise<EffectContext> => ({
+      now: clockNow,
+      incident: await service.load(incidentId),
+      attempt,
+    });
+    const effect = (kind: string, payload: unknown = {}): StoredEffect => ({
+      id: '1',
+      key: kind === CARD_POST ? `card-post:${incidentId}` : `card:${incidentId}`,
+      kind,
+      incidentId,
+      payload,
+      state: 'pending',
+      attempts: 1,
+    });
+    const handler = (kind: string) => subscriber.handlers![kind]!;
+
+    const postCard = async (): Promise<string> => {
+      const out = await handler(CARD_POST)(effect(CARD_POST, { channel: 'C_INC' }), await ctxFor());
+      const posted = out?.events?.find((e) => e.type === 'status_card.posted');
+      expect(posted).toMatchObject({ channel: 'C_INC', source: 'system' });
+      await store.append(incidentId, out!.events!);
+      return (posted as { ts: string }).ts;
+    };
+
+    it('card.post posts and pins the card once and records its ts; card.refresh updates it', async () => {
+      const ts = await postCard();
+      expect(emulator.pins.has(`C_INC:${ts}`)).toBe(true);
+      expect((await service.load(incidentId)).state.statusCard).toEqual({ channel: 'C_INC', ts });
+      // Owed once: delivered again, it sees the recorded card and posts nothing.
+      const again = await handler(CARD_POST)(
+        effect(CARD_POST, { channel: 'C_INC' }),
+        await ctxFor(2),
+      );
+      expect(again?.events ?? []).toEqual([]);
+      expect(emulator.callsTo('chat.postMessage')).toHaveLength(1);
+
+      await log('cache flushed', 60);
+      const out = await handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor());
+      expect(out?.events ?? []).toEqual([]);
+      const [update] = emulator.callsTo('chat.update');
+      expect(update?.params).toMatchObject({ channel: 'C_INC', ts });
+      expect(String(update?.params.blocks)).toContain('cache flushed');
+      // The ts came from the record: the pins were not searched.
+      expect(emulator.callsTo('pins.list')).toEqual([]);
+    });
+
+    it('a card posted before the event existed is found in the pins once, and recorded', async () => {
+      const card = buildStatusCard(await service.load(incidentId), clockNow);
+      const posted = await client().chat.postMessage({
+        channel: 'C_INC',
+        text: card.text,
+        blocks: card.blocks,
+      });
+      await client().pins.add({ channel: 'C_INC', timestamp: posted.ts! });
+      const out = await handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor());
+      expect(emulator.callsTo('chat.update')[0]?.params.ts).toBe(posted.ts);
+      expect(out?.events).toEqual([
+        expect.objectContaining({ type: 'status_card.posted', channel: 'C_INC', ts: posted.ts }),
+      ]);
+      await store.append(incidentId, out!.events!);
+      await handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor());
+      expect(emulator.callsTo('pins.list')).toHaveLength(1);
+      expect(emulator.callsTo('chat.update')).toHaveLength(2);
+    });
+
+    it('no card (none recorded, none pinned): nothing to update', async () => {
+      await expect(handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor())).resolves.toEqual(
+        {},
+      );
+      expect(emulator.callsTo('chat.update')).toEqual([]);
+    });
+
+    it('a 429 is retried no earlier than Retry-After; a deleted card is dead', async () => {
+      await postCard();
+      emulator.rateLimitNext('chat.update', 7);
+      const limited = handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor());
+      await expect(limited).rejects.toBeInstanceOf(RetryableEffectError);
+      const err = (await limited.catch((e: unknown) => e)) as RetryableEffectError;
+      expect(err.retryAt?.toMillis()).toBe(clockNow.plus({ seconds: 7 }).toMillis());
+
+      emulator.messages.splice(0, emulator.messages.length);
+      const gone = handler(CARD_REFRESH)(effect(CARD_REFRESH), await ctxFor());
+      await expect(gone).rejects.toBeInstanceOf(PermanentEffectError);
+      await expect(gone).rejects.toThrow('message_not_found');
+    });
+
+    it('through the dispatcher: Retry-After respected, then delivered; not found: dead', async () => {
+      const registry = new SubscriberRegistry().register(subscriber);
+      service.useSubscribers(registry);
+      let dispatcherNow = DateTime.utc();
+      const dead: string[] = [];
+      const dispatcher = new EffectDispatcher({
+        store,
+        registry,
+        loadIncident: (id) => service.load(id),
+        clock: () => dispatcherNow,
+        logger: {
+          ...quiet,
+          warn: (o: unknown, msg?: string) =>
+            msg === 'effect dead' && dead.push(String((o as { reason: string }).reason)),
+        },
+      });
+      await postCard();
+      await log('first', 61);
+      emulator.rateLimitNext('chat.update', 30);
+      expect(await dispatcher.runOnce()).toBe(1); // 429
+      dispatcherNow = dispatcherNow.plus({ seconds: 29 });
+      expect(await dispatcher.runOnce()).toBe(0); // not before Retry-After
+      dispatcherNow = dispatcherNow.plus({ seconds: 2 });
+      expect(await dispatcher.runOnce()).toBe(1); // delivered
+      const updates = emulator.callsTo('chat.update');
+      expect(updates.map((c) => c.status)).toEqual([429, 200]);
+      expect(String(updates[1]!.params.blocks)).toContain('first');
+
+      emulator.messages.splice(0, emulator.messages.length); // the card was deleted
+      await log('second', 62);
+      dispatcherNow = dispatcherNow.plus({ seconds: 120 });
+      expect(await dispatcher.runOnce()).toBe(1);
+      expect(dead).toEqual(['Slack answered message_not_found']);
+      dispatcherNow = dispatcherNow.plus({ hours: 1 });
+      expect(await dispatcher.runOnce()).toBe(0); // never retried
+      await dispatcher.stop();
+    });
+
+    it('card.post names the card in the effect key, once per incident', () => {
+      expect(cardPostEffect(incidentId, 'C_INC')).toMatchObject({
+        key: `card-post:${incidentId}`,
+        kind: CARD_POST,
+      });
+      expect(cardBlockId(incidentId)).toBe(`incident_status:${incidentId}`);
+    });
   });
 });
 
