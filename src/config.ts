@@ -87,8 +87,9 @@ export interface AppConfig {
   /** INCIDENT_REMINDER_INTERVAL_MS: how often reminders are checked (0: never). */
   reminderIntervalMs: number;
   /**
-   * INBOX_LEASE_MS: how long a replica holds a stored request it is processing; an unfinished one
-   * (a crash) is processed again (here or by another replica) once its lease has run out.
+   * INBOX_LEASE_MS: how long a replica holds a stored request it is processing, or an effect it
+   * is delivering; an unfinished one (a crash) is taken up again (here or by another replica)
+   * once its lease has run out.
    */
   inboxLeaseMs: number;
   /** INBOX_POLL_MS: how often unfinished stored requests and due effects are looked for. */

@@ -278,6 +278,9 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     ...(opts.clock ? { clock: opts.clock } : {}),
     idlePollMs: config.inboxPollMs,
     instanceId: config.instanceId,
+    // As documented for INBOX_LEASE_MS: an effect claimed by a replica that died (a pending card
+    // update, a step of a start) is taken up again once this has passed.
+    leaseMs: config.inboxLeaseMs,
     logger: logger.child({ component: 'effects' }),
     track: (p) => work.track(p),
   });

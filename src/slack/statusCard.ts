@@ -208,6 +208,7 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
       return {};
     }
     const card = buildStatusCard(incident, ctx.now);
+    const sent = Date.now();
     try {
       await deps.client.chat.update({
         channel,
@@ -216,7 +217,8 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
         blocks: card.blocks,
       });
     } catch (err) {
-      const failure = slackFailure(err, ctx.now);
+      // Retry-After counts from Slack's answer, not from when this delivery started.
+      const failure = slackFailure(err, ctx.now.plus({ milliseconds: Date.now() - sent }));
       if (failure instanceof PermanentEffectError) {
         deps.logger.warn(
           { incidentId: id, channel, reason: failure.message },
