@@ -44,13 +44,13 @@ const BURST = 1000;
 const CARD_INTERVAL_MS = 3000;
 const SETTLE_GAP_MS = 10;
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   const rank = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
   return s[rank] ?? NaN;
 }
 
-const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /**
  * The load generator runs in a worker thread with its own event loop, so a latency is the time
@@ -91,7 +91,7 @@ parentPort.on('message', async (job) => {
 });
 `;
 
-interface LoadRequest {
+export interface LoadRequest {
   body: string;
   contentType: string;
   headers?: Record<string, string>;
@@ -102,7 +102,7 @@ interface LoadResult {
   elapsedMs: number;
 }
 
-class LoadGen {
+export class LoadGen {
   private readonly worker = new Worker(LOADGEN, { eval: true });
 
   run(url: string, secret: string, requests: LoadRequest[], inFlight: number): Promise<LoadResult> {
@@ -145,7 +145,7 @@ function timeAcks(app: App): { times: number[] } {
 }
 
 /** A bare Bolt app on its own HTTP receiver: one listener that only acks `/incident`. */
-async function startBareApp(): Promise<{ url: string; app: App; stop(): Promise<void> }> {
+export async function startBareApp(): Promise<{ url: string; app: App; stop(): Promise<void> }> {
   const receiver = new HTTPReceiver({
     signingSecret: TEST_SIGNING_SECRET,
     endpoints: '/slack/events',
@@ -175,7 +175,7 @@ async function startBareApp(): Promise<{ url: string; app: App; stop(): Promise<
  * The durable floor: a minimal Bolt app that writes each request it receives to SQLite (WAL,
  * synchronous=FULL; one insert, on its main thread) before acknowledging it. Nothing else.
  */
-async function startFloorApp(
+export async function startFloorApp(
   dir: string,
 ): Promise<{ url: string; app: App; count(): number; stop(): Promise<void> }> {
   const db = new Database(path.join(dir, 'floor.sqlite'));
@@ -221,7 +221,7 @@ async function startFloorApp(
 }
 
 /** One app's run of the comparison: 300 sequential commands, then 2,000 events, 16 in flight. */
-interface Comparison {
+export interface Comparison {
   cmdP50: number;
   cmdP99: number;
   evtP50: number;
@@ -232,7 +232,7 @@ interface Comparison {
   recordedOnce: string;
 }
 
-async function compareRun(
+export async function compareRun(
   gen: LoadGen,
   target: { url: string; secret: string },
   channel: string,
@@ -353,7 +353,10 @@ async function commandLatencies(
   return out;
 }
 
-async function openIncident(bot: TestBot, title: string): Promise<{ id: string; channel: string }> {
+export async function openIncident(
+  bot: TestBot,
+  title: string,
+): Promise<{ id: string; channel: string }> {
   const before = new Set((await bot.service.list()).map((r) => r.id));
   await bot.command(`start sev2 ${title}`);
   const rec = (await bot.service.list()).find((r) => !before.has(r.id));

@@ -32,6 +32,7 @@ import { DateTime } from 'luxon';
 import type { IncidentService, Incident, IncidentRef, Ctx } from './service';
 import { MAX_TEXT } from './service';
 import { IncidentError } from './errors';
+import { currentRequest, type RequestInfo } from './requestContext';
 import type {
   Actor,
   EventPayloads,
@@ -243,6 +244,8 @@ export interface MessageRecorder {
 
 interface Pending {
   event: NewEvent;
+  /** The stored request this message came from (its inbox item is completed by the write). */
+  request?: RequestInfo;
   resolve(r: { recorded: boolean; events: StoredEvent[] }): void;
   reject(err: unknown): void;
 }
@@ -253,6 +256,9 @@ interface Pending {
  * hundred messages a second. The recorder queues the messages that arrive in the same turn of the
  * event loop (and while a write is in progress) and appends them per incident in one write.
  * Each caller still learns whether its own message was new (`recorded`), so retries stay harmless.
+ * When a message comes from a stored request (the request path's inbox), the same write marks
+ * that inbox item done (`CommitInput.inboxDone`): one write per batch instead of one more per
+ * message, and the message and its completion are durable together or not at all.
  *
  * The event is built by `IncidentService.messageEvent`, as `recordMessage` builds it.
  */
@@ -285,9 +291,13 @@ export function createMessageRecorder(
     writing.add(id);
     try {
       // One durable write per batch; nothing once the incident is closed (here or elsewhere).
+      const inboxDone = [
+        ...new Set(items.flatMap((i) => (i.request?.inboxId ? [i.request.inboxId] : []))),
+      ];
       const res = await service.appendMessages(
         id,
         items.map((i) => i.event),
+        inboxDone,
       );
       if (!res) {
         for (const i of items) i.resolve({ recorded: false, events: [] });
@@ -295,6 +305,7 @@ export function createMessageRecorder(
       }
       const byKey = new Map(res.appended.map((e) => [e.key, e]));
       for (const i of items) {
+        if (i.request?.inboxId) i.request.completed = true;
         const e = byKey.get(i.event.key);
         // A key repeated within the batch is appended once: the first caller records it.
         if (e) byKey.delete(i.event.key);
@@ -318,7 +329,8 @@ export function createMessageRecorder(
           q = { record, items: [] };
           queues.set(record.id, q);
         }
-        q.items.push({ event, resolve, reject });
+        const request = currentRequest();
+        q.items.push({ event, resolve, reject, ...(request ? { request } : {}) });
         if (q.items.length >= maxBatch) void flush(record.id);
         else schedule();
       });

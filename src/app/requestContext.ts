@@ -13,6 +13,14 @@ export interface RequestInfo {
   recovered: boolean;
   /** The inbox key (`cmd:<trigger_id>`, `evt:<event_id>` …). */
   key: string;
+  /** The inbox item's id, for a write that completes the item with what it records. */
+  inboxId?: string;
+  /**
+   * Set once a commit marked the inbox item done together with what the request recorded (the
+   * chat recorder does this: `CommitInput.inboxDone`); the request path then skips its own
+   * completion write.
+   */
+  completed?: boolean;
   /**
    * Set when a listener failed while processing it (reported through the app's error handler):
    * the request is then left in the inbox to be processed again.

@@ -557,8 +557,15 @@ export class IncidentService {
    * read, and no subscriber acts on chat capture. Edits, deletes, pins and unpins (rare) may
    * change what subscribers show (a pinned message is on the status card): for those the
    * incident is read and the subscribers' effects are written in the same commit.
+   *
+   * `inboxDone`: inbox items the same write marks done (the stored requests these messages came
+   * from); nothing is marked when nothing is written.
    */
-  async appendMessages(incidentId: string, events: NewEvent[]): Promise<AppendResult | undefined> {
+  async appendMessages(
+    incidentId: string,
+    events: NewEvent[],
+    inboxDone: string[] = [],
+  ): Promise<AppendResult | undefined> {
     try {
       if (this.subscribers && events.some((e) => e.type !== 'chat.message')) {
         const effects = await this.subscriberEffects(incidentId, events);
@@ -568,13 +575,21 @@ export class IncidentService {
             requireOpen: true,
             events,
             ...(effects.length ? { effects } : {}),
+            ...(inboxDone.length ? { inboxDone } : {}),
           }),
         );
         if (res.effects.length > 0) this.onEffects?.();
         return res;
       }
       // "Open" is checked by the store in the same atomic write.
-      return await guard(() => this.store.commit({ incidentId, requireOpen: true, events }));
+      return await guard(() =>
+        this.store.commit({
+          incidentId,
+          requireOpen: true,
+          events,
+          ...(inboxDone.length ? { inboxDone } : {}),
+        }),
+      );
     } catch (err) {
       if (err instanceof IncidentClosedError) return undefined;
       throw err;

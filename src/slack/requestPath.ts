@@ -15,8 +15,9 @@
  * 3. After the ack, the stored request is processed through the same Bolt listeners (with a no-op
  *    ack): one at a time per partition (the incident channel; the workspace for `start`), in
  *    arrival order, partitions concurrently. Consecutive `message` events of one partition run
- *    together so the message recorder can write them in one commit. The inbox item is marked
- *    done when its processing returned.
+ *    together so the message recorder can write them in one commit, which also marks their inbox
+ *    items done (atomically with the messages). Any other item is marked done when its
+ *    processing returned.
  * 4. Items not done — the process was killed, or the store failed while processing — are claimed
  *    again once their lease ran out (`leaseMs`), at start and every `pollMs`, by this or another
  *    replica, and processed the same way (`currentRequest().recovered` is then true). Recording is
@@ -190,6 +191,8 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
   const running = new Set<Promise<void>>();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Parsed bodies of the items queued here. */
+  const bodies = new WeakMap<InboxItem, Body | null>();
 
   app.processEvent = async (event) => {
     const ev = event as unknown as ReceiverEventLike;
@@ -225,8 +228,12 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
       await ev.ack();
     } finally {
       // Stored: processed even when the ack could not be sent (a dropped Socket Mode connection;
-      // Slack's redelivery then finds the key and is only acknowledged).
-      if (stored.inserted) submit(stored.item, false);
+      // Slack's redelivery then finds the key and is only acknowledged). The body parsed by the
+      // receiver is the one stored: it is replayed as is instead of parsing the stored copy.
+      if (stored.inserted) {
+        bodies.set(stored.item, body);
+        submit(stored.item, false);
+      }
     }
   };
 
@@ -277,7 +284,6 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
     }
   }
 
-  const bodies = new WeakMap<InboxItem, Body | null>();
   function parse(item: InboxItem): Body | null {
     let b = bodies.get(item);
     if (b === undefined) {
@@ -297,6 +303,7 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
       receivedAt: item.receivedAt,
       recovered: item.recovered === true,
       key: item.key,
+      inboxId: item.id,
     };
     try {
       if (!body) {
@@ -311,6 +318,13 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
             customProperties: {},
           } as unknown as Parameters<App['processEvent']>[0]),
         );
+      }
+      if (info.completed) {
+        // A chat message's item is completed by the same write that recorded the message.
+        if (info.failed !== undefined) {
+          log.warn({ key: item.key }, 'a stored request failed after it was recorded; not retried');
+        }
+        return;
       }
       if (info.failed !== undefined && item.attempts < MAX_ATTEMPTS) {
         // A listener failed (e.g. the store went away mid-way): processed again after the lease.

@@ -6,7 +6,12 @@
  *   done once, synchronously, at start-up, before the worker takes over.
  * - WAL journal with `synchronous = FULL`: every write is durable (fsynced) when its promise
  *   resolves. Writes waiting together are committed in one transaction (group commit), each in
- *   its own savepoint so one failing write does not undo the others.
+ *   its own savepoint so one failing write does not undo the others. Exception: claims
+ *   (`claimInbox`, `claimEffects`) and `completeInbox` without effects, when nothing else is in
+ *   their batch, commit without an fsync (WAL, synchronous = NORMAL): they survive a crash or
+ *   kill -9 of the process at once, and a power failure once the next FULL commit has synced the
+ *   WAL; before that a power failure can only undo them, which makes an item or effect be
+ *   processed again (idempotent by key), never loses or changes what was recorded.
  * - Writes take the write lock with `BEGIN IMMEDIATE`, so several connections (instances,
  *   threads, processes) on one file serialise on it; `busy_timeout` makes them wait for it
  *   (in the worker) instead of failing.

@@ -6,7 +6,10 @@
  * The batch's writes share ONE `BEGIN IMMEDIATE … COMMIT` (one fsync with WAL + synchronous=FULL);
  * each write runs inside its own SAVEPOINT, so a write that fails (a conflict, a closed incident,
  * a bad id) is rolled back alone and the others commit. No answer to a write is sent before the
- * COMMIT returned, so a resolved write is durable.
+ * COMMIT returned, so a resolved write is durable. One exception, stated at `isRelaxed`: a batch
+ * made only of claims (leases) and inbox completions without effects commits without an fsync
+ * of its own (synchronous = NORMAL): durable across a crash of the process, and across a power
+ * failure from the next FULL commit on; losing it can only make work be done again.
  *
  * `sqliteWorkerMain` is started with `new Worker(<its source>, { eval: true })`: it must stay
  * self-contained (no reference to anything outside its own body; modules are `require`d inside).
@@ -568,6 +571,28 @@ export function sqliteWorkerMain(): void {
     'pruneDone',
   ]);
 
+  /**
+   * Writes whose loss on a power failure (or OS crash) only makes work be done again, never
+   * loses or changes what was recorded: claims (leases) of inbox items and effects — a lost claim
+   * leaves the item claimable, and claims only ever allow processing, which is idempotent by key —
+   * and the completion of inbox items that adds no effects — a lost completion leaves the item
+   * pending, so it is processed again and records nothing twice (keys). A batch made only of
+   * such writes commits with `synchronous = NORMAL`: in WAL mode that appends to the WAL without
+   * an fsync. It is still durable across a crash or kill -9 of the process (the OS has the
+   * write), and it becomes durable across a power failure with the next FULL commit, whose WAL
+   * fsync covers every frame before it (a WAL is replayed as a prefix: a transaction is never
+   * kept without the ones before it). Every other batch commits with FULL, fsynced before any
+   * answer is sent.
+   */
+  function isRelaxed(req: WorkerRequest): boolean {
+    if (req.op === 'claimInbox' || req.op === 'claimEffects') return true;
+    // completeInbox(ids, …): light only without effect rows to add (objects; ids are numbers).
+    if (req.op === 'completeInbox') {
+      return !req.args.some((a) => Array.isArray(a) && a.some((x) => typeof x === 'object'));
+    }
+    return false;
+  }
+
   function errorOf(err: unknown): WorkerResponse['err'] {
     const e = (err ?? {}) as { name?: unknown; message?: unknown; code?: unknown };
     return {
@@ -589,10 +614,12 @@ export function sqliteWorkerMain(): void {
   function runBatch(batch: WorkerRequest[]): WorkerResponse[] {
     const out: WorkerResponse[] = [];
     const hasWrite = batch.some((r) => writes.has(r.op));
+    const relaxed = hasWrite && batch.every((r) => !writes.has(r.op) || isRelaxed(r));
     let beginError: unknown;
     let inTx = false;
     if (hasWrite) {
       try {
+        setSync(relaxed ? 'NORMAL' : 'FULL');
         db.exec('BEGIN IMMEDIATE');
         inTx = true;
       } catch (err) {
@@ -647,7 +674,22 @@ export function sqliteWorkerMain(): void {
         }
       }
     }
+    if (relaxed) {
+      try {
+        setSync('FULL');
+      } catch {
+        // Left NORMAL: the next FULL batch sets it again before it begins (or fails to begin).
+      }
+    }
     return out;
+  }
+
+  /** The connection's synchronous mode: FULL except during a batch of relaxed writes. */
+  let syncMode: 'FULL' | 'NORMAL' = 'FULL';
+  function setSync(mode: 'FULL' | 'NORMAL'): void {
+    if (mode === syncMode) return;
+    db.pragma(`synchronous = ${mode}`);
+    syncMode = mode;
   }
 
   const MAX_BATCH = 512;

@@ -80,6 +80,13 @@ describe('request path', () => {
       order.push('processed');
       return complete(ids);
     });
+    // A chat message's item is completed by the commit that records the message.
+    const commit = bot.store.commit.bind(bot.store);
+    jest.spyOn(bot.store, 'commit').mockImplementation(async (input) => {
+      const res = await commit(input);
+      if (input.inboxDone?.length) order.push('processed');
+      return res;
+    });
     const r = await bot.event(
       { type: 'message', channel, user: 'U_BOB', text: 'first', ts: '1741089600.000300' },
       { eventId: 'Ev_ORDER_1' },

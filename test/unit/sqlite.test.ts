@@ -105,6 +105,38 @@ describe('opening', () => {
     }
   });
 
+  it('commits claims and inbox completions (relaxed batches) and is back to FULL after them', async () => {
+    const file = freshFile();
+    const store = open(file);
+    const now = DateTime.utc();
+    const { item } = await store.enqueueInbox({
+      key: 'evt:Ev_RELAXED',
+      kind: 'event',
+      partition: 'ch:C1',
+      body: '{}',
+      receivedAt: now,
+    });
+    const claimed = await store.claimInbox({
+      owner: 'o1',
+      now,
+      leaseUntil: now.plus({ minutes: 1 }),
+      limit: 10,
+    });
+    expect(claimed.map((i) => i.id)).toEqual([item.id]);
+    expect((await store.settings()).synchronous).toBe(2);
+    await store.completeInbox([item.id]);
+    expect((await store.settings()).synchronous).toBe(2);
+    // Committed: another connection sees the item done.
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.prepare('SELECT state FROM inbox WHERE key = ?').get('evt:Ev_RELAXED')).toEqual({
+        state: 'done',
+      });
+    } finally {
+      raw.close();
+    }
+  });
+
   it('puts the file in <dataDir>/incident-bot.sqlite (mkdir -p) unless `file` is given', () => {
     const dataDir = path.join(dir, 'nested', 'data');
     const store = open(sqliteFilePath({ dataDir }));
