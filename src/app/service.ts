@@ -140,11 +140,7 @@ export class IncidentService {
         (e, i) => ({ ...e, seq: expectedSeq + i + 1 }) as unknown as StoredEvent,
       );
       const all = [...incident.events, ...provisional];
-      const after: Incident = {
-        record: { ...incident.record, ...(opts.summary ?? {}) },
-        events: all,
-        state: foldIncident(all),
-      };
+      const after = lazyIncident({ ...incident.record, ...(opts.summary ?? {}) }, all);
       effects.push(...this.subscribers.effectsFor(after, provisional, this.now()));
     }
     const res = await guard(() =>
@@ -793,6 +789,21 @@ function capitalize(s: string): string {
 }
 
 /** Store failures become a user-facing "not saved" error; everything else passes through. */
+/**
+ * An incident whose state is folded from `events` when first read: the subscribers asked for the
+ * effects of a commit mostly look at the new events only, and a fold reads the whole log.
+ */
+function lazyIncident(record: IncidentRecord, events: StoredEvent[]): Incident {
+  let state: IncidentState | undefined;
+  return {
+    record,
+    events,
+    get state(): IncidentState {
+      return (state ??= foldIncident(events));
+    },
+  };
+}
+
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

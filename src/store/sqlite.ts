@@ -370,6 +370,15 @@ function workerSource(): string {
   return `(${sqliteWorkerMain.toString()})()`;
 }
 
+/** Bounds of the events kept in memory by `loadEvents` (incidents, events in all). */
+const EVENT_CACHE_INCIDENTS = 16;
+const EVENT_CACHE_MAX_EVENTS = 50_000;
+
+/** The stored order of a log: occurredAt, then seq. */
+function byTimeline(a: StoredEvent, b: StoredEvent): number {
+  return a.occurredAt.toMillis() - b.occurredAt.toMillis() || a.seq - b.seq;
+}
+
 interface Pending {
   op: string;
   resolve: (v: unknown) => void;
@@ -581,8 +590,48 @@ export class SqliteStore implements IncidentStore {
     return this.call<string[]>('listTeams');
   }
 
+  /**
+   * The incident's events. An incident's log is append-only and its seqs are given under the
+   * write lock (max + 1), so once a load has seen seq N it has seen every event up to N: the
+   * events already converted are kept (a few incidents, a bounded number of events) and a load
+   * fetches only those after the last seq it has, from the worker. Each call answers a new
+   * array; the events in it are frozen (shared with later loads).
+   */
   async loadEvents(incidentId: string): Promise<StoredEvent[]> {
-    return (await this.call<EventRow[]>('loadEvents', incidentId)).map(rowToEvent);
+    const base = this.eventCache.get(incidentId);
+    const after = base?.lastSeq ?? 0;
+    const rows = await this.call<EventRow[]>('loadEventsAfter', incidentId, after);
+    // Another load of this incident may have updated (or evicted) the entry meanwhile.
+    let entry = this.eventCache.get(incidentId);
+    if (!entry || entry.lastSeq < after) entry = base ?? { events: [], lastSeq: 0 };
+    const known = entry.lastSeq;
+    const fresh = rows.filter((r) => r.seq > known).map((r) => Object.freeze(rowToEvent(r)));
+    if (fresh.length > 0) {
+      const events = entry.events.concat(fresh);
+      const last = entry.events[entry.events.length - 1];
+      // A backdated event (occurredAt before the last one kept) sorts the log again.
+      if (last && byTimeline(last, fresh[0]) > 0) events.sort(byTimeline);
+      entry = { events, lastSeq: fresh.reduce((m, e) => Math.max(m, e.seq), known) };
+    }
+    this.cacheEvents(incidentId, entry);
+    return entry.events.slice();
+  }
+
+  private readonly eventCache = new Map<string, { events: StoredEvent[]; lastSeq: number }>();
+
+  /** Keeps the entry as the most recently used; evicts the least recently used over the bounds. */
+  private cacheEvents(id: string, entry: { events: StoredEvent[]; lastSeq: number }): void {
+    this.eventCache.delete(id);
+    if (entry.events.length > EVENT_CACHE_MAX_EVENTS) return;
+    this.eventCache.set(id, entry);
+    let total = 0;
+    for (const e of this.eventCache.values()) total += e.events.length;
+    for (const [key, e] of this.eventCache) {
+      if (this.eventCache.size <= EVENT_CACHE_INCIDENTS && total <= EVENT_CACHE_MAX_EVENTS) break;
+      if (key === id) continue;
+      this.eventCache.delete(key);
+      total -= e.events.length;
+    }
   }
 
   async hasEventKey(key: string): Promise<boolean> {

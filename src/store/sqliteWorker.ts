@@ -198,9 +198,9 @@ export function sqliteWorkerMain(): void {
          (@incident_id, @seq, @type, @occurred_at, @recorded_at, @actor_id, @actor_name, @source, @key, @payload)
        ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING`,
     ),
-    loadEvents: db.prepare(
+    loadEventsAfter: db.prepare(
       `SELECT seq, type, occurred_at, recorded_at, actor_id, actor_name, source, key, payload
-       FROM events WHERE incident_id = ? ORDER BY occurred_at, seq`,
+       FROM events WHERE incident_id = ? AND seq > ? ORDER BY occurred_at, seq`,
     ),
     hasEventKey: db.prepare(`SELECT 1 AS one FROM events WHERE key = ?`),
     insertPostmortem: db.prepare(
@@ -411,7 +411,7 @@ export function sqliteWorkerMain(): void {
     findByKey: (key: string) => q.incidentByKey.get(key),
     listIncidents: (p: { team: string | null; statuses: string | null }) => q.listIncidents.all(p),
     listTeams: () => (q.listTeams.all() as { team: string }[]).map((r) => r.team),
-    loadEvents: (id: string) => q.loadEvents.all(id),
+    loadEventsAfter: (id: string, seq: number) => q.loadEventsAfter.all(id, seq),
     hasEventKey: (key: string) => q.hasEventKey.get(key) !== undefined,
     savePostmortem(p: PostmortemRowW) {
       if (!q.incidentById.get(p.incident_id)) {

@@ -421,3 +421,36 @@ describe('durability and concurrency', () => {
     }
   });
 });
+
+describe('loading a log again', () => {
+  it('fetches only the new events, sees other connections’ appends, and keeps the stored order', async () => {
+    const file = freshFile();
+    const first = open(file);
+    const second = open(file);
+    const { incident } = await first.createIncident({
+      team: 'T1',
+      summary: SUMMARY,
+      events: [note('one'), { ...note('two'), occurredAt: T0.plus({ minutes: 5 }) }],
+    });
+    const before = await first.loadEvents(incident.id);
+    expect(before.map((e) => (e.type === 'timeline.entry' ? e.text : ''))).toEqual(['one', 'two']);
+    // Another connection appends, one event backdated between the two already loaded.
+    await second.append(incident.id, [
+      { ...note('three'), occurredAt: T0.plus({ minutes: 10 }) },
+      { ...note('backdated'), occurredAt: T0.plus({ minutes: 2 }) },
+    ]);
+    const after = await first.loadEvents(incident.id);
+    expect(after.map((e) => (e.type === 'timeline.entry' ? e.text : ''))).toEqual([
+      'one',
+      'backdated',
+      'two',
+      'three',
+    ]);
+    expect(after.map((e) => e.seq)).toEqual([1, 4, 2, 3]);
+    // The same as a fresh connection reads it; each load answers its own array.
+    expect(after).toEqual(await open(file).loadEvents(incident.id));
+    expect(before).toHaveLength(2);
+    after.pop();
+    expect(await first.loadEvents(incident.id)).toHaveLength(4);
+  });
+});
