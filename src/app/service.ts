@@ -173,7 +173,7 @@ export class IncidentService {
       (e, i) => ({ ...e, seq: last + i + 1 }) as unknown as StoredEvent,
     );
     const all = [...incident.events, ...provisional];
-    const after: Incident = { record: incident.record, events: all, state: foldIncident(all) };
+    const after = lazyIncident(incident.record, all);
     return this.subscribers.effectsFor(after, provisional, this.now());
   }
 
