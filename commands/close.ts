@@ -15,7 +15,7 @@ import {
 import { serviceCtx } from '../src/slack/grammar';
 import { uploadPostmortemEffect } from '../src/slack/postmortemUpload';
 import type { CommandContext, CommandModule, Reply } from '../src/slack/ports';
-import { esc, incidentChannel, incLabel, requireIncident, slackError, when } from './common';
+import { incidentChannel, incLabel, requireIncident, when } from './common';
 import { parseTemplate, postmortemFilename, postmortemTitle } from './postmortem';
 import { withPublishButtons } from './postmortemPublish';
 
@@ -146,15 +146,12 @@ async function doClose(
   const reply: Reply = {
     ephemeral: `${incLabel(incident)} closed. The postmortem draft is being uploaded to <#${channel}> as ${filename}.`,
   };
-  // With publish targets configured, a "Publish for review" button goes with the answer.
-  if (channel === ctx.channel)
-    return withPublishButtons({ ...reply, inChannel: summary }, ctx, incident);
-  try {
-    await ctx.slack.post(channel, summary);
-  } catch (err) {
-    reply.ephemeral += ` (I could not post the summary in the channel: ${esc(slackError(err))}.)`;
-  }
-  return withPublishButtons(reply, ctx, incident);
+  // The summary goes to the incident's channel, also when the button was clicked elsewhere; it
+  // is delivered with the reply (outbox). With publish targets configured, a "Publish for review"
+  // button goes with the answer.
+  const line: Reply = { ...reply, inChannel: summary };
+  if (channel !== ctx.channel) line.channel = channel;
+  return withPublishButtons(line, ctx, incident);
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * What the code handling one stored request may need to know about it, without threading it
  * through every call: when Slack delivered it (untimed entries are stamped with that time, not
- * with the moment the work ran) and whether it is being processed again after a restart.
+ * with the moment the work ran), whether it is being processed again after a restart, and the
+ * effects it owes (its replies), which the request path writes with the inbox completion.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DateTime } from 'luxon';
+import type { NewEffect } from '../store/store';
 
 export interface RequestInfo {
   /** When the receiver got the request from Slack (stored with it in the inbox). */
@@ -26,6 +28,13 @@ export interface RequestInfo {
    * the request is then left in the inbox to be processed again.
    */
   failed?: unknown;
+  /**
+   * Effects the request owes (replies, thread confirmations …), collected by `owe` and written
+   * by the request path in the same atomic write that completes the inbox item.
+   */
+  owed?: NewEffect[];
+  /** Set once the completion is being written: later `owe` calls are refused. */
+  sealed?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestInfo>();
@@ -38,4 +47,20 @@ export function runAsRequest<T>(info: RequestInfo, fn: () => Promise<T>): Promis
 /** The stored request being processed, if any. */
 export function currentRequest(): RequestInfo | undefined {
   return storage.getStore();
+}
+
+/**
+ * Adds an effect to those the current stored request owes. Returns false when there is no
+ * request to carry it (outside one, or after its completion was written): the caller adds it to
+ * the outbox itself. A key owed twice by one request gets a suffix (`#2` …), in call order, so a
+ * re-run of the request owes the same keys.
+ */
+export function owe(effect: NewEffect): boolean {
+  const req = storage.getStore();
+  if (!req || req.sealed) return false;
+  const owed = (req.owed ??= []);
+  let key = effect.key;
+  for (let n = 2; owed.some((e) => e.key === key); n++) key = `${effect.key}#${n}`;
+  owed.push(key === effect.key ? effect : { ...effect, key });
+  return true;
 }

@@ -17,6 +17,7 @@ import { createSlackOps } from './webOps';
 import { COMMAND, RESPONSE_URL_TTL_MS, immediateAnswer, registerDispatcher } from './dispatcher';
 import { installRequestPath } from './requestPath';
 import { postmortemUploadSubscriber } from './postmortemUpload';
+import { deliverDirectly, replySubscriber } from './replies';
 import { EffectDispatcher, SubscriberRegistry } from '../app/outbox';
 import { currentRequest } from '../app/requestContext';
 import { statusCardSubscriber } from './statusCard';
@@ -313,6 +314,17 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
       responseUrlTtlMs: RESPONSE_URL_TTL_MS,
     }),
   );
+  // Replies, ephemerals and thread confirmations (src/slack/replies.ts): owed by the request,
+  // written with its inbox completion, delivered here.
+  deps.subscribers.register(
+    replySubscriber({
+      config: {
+        botToken: config.botToken,
+        ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
+      },
+      logger,
+    }),
+  );
   deps.subscribers.register(postmortemUploadSubscriber(deps));
   // Publishing drafts as pull/merge requests (src/integrations/publish): an outbox subscriber.
   deps.subscribers.register(
@@ -353,6 +365,8 @@ export function createSlackApp(opts: CreateSlackAppOptions): SlackAppHandle {
     leaseMs: config.inboxLeaseMs,
     pollMs: config.inboxPollMs,
     instanceId: config.instanceId,
+    wake: () => effects.wake(),
+    deliverDirectly: (owed) => deliverDirectly(deps.subscribers, owed, logger, opts.clock),
   });
   const housekeeping = new Housekeeping({
     store: service.store,

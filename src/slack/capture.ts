@@ -27,9 +27,11 @@
  * rarer paths (edits, deletes, pins, reactions, joins) read it fresh, and the service refuses to
  * record into a closed incident.
  *
- * Web API methods used here: users.info (via SlackOps, cached there), chat.postMessage in a thread
- * (SlackOps.postThread), chat.postEphemeral, conversations.history and conversations.replies (to
- * read a reacted-to message the bot never recorded: `latest=oldest=ts, inclusive, limit=1`).
+ * Web API methods used here: users.info (via SlackOps, cached there), conversations.history and
+ * conversations.replies (to read a reacted-to message the bot never recorded:
+ * `latest=oldest=ts, inclusive, limit=1`). Thread confirmations and ephemeral notices are owed by
+ * the request and delivered by the outbox (src/slack/replies.ts): posted once the request is
+ * complete, retried, never twice.
  */
 import { DateTime } from 'luxon';
 import type { App } from '@slack/bolt';
@@ -47,6 +49,7 @@ import { MAX_TEXT, type Incident } from '../app/service';
 import { formatIncidentNumber, type Actor } from '../core/model';
 import type { IncidentRecord } from '../store/store';
 import type { SlackDeps } from './app';
+import { ephemeralEffect, oweEffects, threadReplyEffect } from './replies';
 import { decodeSlackText, escapeSlackText, extractMentions } from './text';
 
 /** How long a channel → incident look-up is reused. */
@@ -376,12 +379,9 @@ export function createCapture(deps: SlackDeps): Capture {
     }
   }
 
+  /** An ephemeral notice, owed by the request (delivered by the outbox: src/slack/replies.ts). */
   async function ephemeral(channel: string, user: string, text: string): Promise<void> {
-    try {
-      await deps.client.chat.postEphemeral({ channel, user, text });
-    } catch (err) {
-      log.warn({ err, channel, user }, 'chat.postEphemeral failed');
-    }
+    await oweEffects(deps, [ephemeralEffect(channel, user, text)]);
   }
 
   async function applyReactionEvent(ev: ReactionEvent, eventId?: string): Promise<void> {
@@ -417,11 +417,14 @@ export function createCapture(deps: SlackDeps): Capture {
       emoji,
     );
     if (res.effect) {
-      try {
-        await deps.slack.postThread(channel, message.threadTs ?? ts, res.effect);
-      } catch (err) {
-        log.warn({ err, channel, ts }, 'could not confirm the reaction in the thread');
-      }
+      // Confirmed in the thread once the request is complete (outbox: retried, never twice).
+      const now = (deps.clock ? deps.clock() : deps.service.now()).toUTC();
+      await oweEffects(deps, [
+        threadReplyEffect(
+          { channel, threadTs: message.threadTs ?? ts, text: res.effect, incidentId: record.id },
+          now,
+        ),
+      ]);
     } else if (res.error) {
       await ephemeral(channel, ev.user, res.error);
     }

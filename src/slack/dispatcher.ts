@@ -5,16 +5,12 @@
  * requestPath.ts): their `ack` is a no-op then. Only cheap answers that record nothing ride in the
  * ack body: an empty command (help) and an unknown subcommand (`immediateAnswer`, given by the
  * request path before storing). Everything else: resolve the user and the channel's incident, run
- * the module, deliver its reply (ephemeral through the command's response_url while Slack accepts
- * it — 30 minutes —, else chat.postEphemeral; the in-channel line with chat.postMessage).
+ * the module, and owe its reply (or the error's ephemeral answer) as outbox effects
+ * (src/slack/replies.ts): written with the request's inbox completion, then delivered — the
+ * in-channel line with chat.postMessage, the ephemeral answer through the command's response_url
+ * while Slack accepts it (30 minutes), else chat.postEphemeral — retried, and never posted twice.
  */
-import type {
-  App,
-  SlashCommand,
-  BlockAction,
-  ViewSubmitAction,
-  types as SlackTypes,
-} from '@slack/bolt';
+import type { App, SlashCommand, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { registry as defaultModules, helpText } from '../../commands';
 import { IncidentError } from '../app/errors';
 import { currentRequest } from '../app/requestContext';
@@ -24,7 +20,8 @@ import { StoreUnavailableError } from '../store/store';
 import type { SlackDeps } from './app';
 import type { CommandContext, CommandModule, Reply, SlackUser } from './ports';
 import { UsageError } from './ports';
-import { describeSlackError, slackErrorCode } from './webOps';
+import { replyEffects, oweEffects, RESPONSE_URL_TTL_MS, type ReplyTarget } from './replies';
+import { describeSlackError } from './webOps';
 
 /** The slash command this app registers. */
 export const COMMAND = '/incident';
@@ -72,8 +69,7 @@ export function defaultRegistry(): Registry {
   return makeRegistry(defaultModules, helpText);
 }
 
-/** Slack accepts posts to a command's response_url for 30 minutes; a little margin. */
-export const RESPONSE_URL_TTL_MS = 29 * 60_000;
+export { RESPONSE_URL_TTL_MS };
 
 /**
  * The answer given in the ack to a command that records nothing (empty: help; unknown
@@ -187,20 +183,25 @@ async function runCommand(
 ): Promise<void> {
   const typed = `${COMMAND} ${command.text.trim()}`;
   const where = { command: mod.name, channel: command.channel_id, user: command.user_id };
-  const respond = (reply: Reply): Promise<void> =>
-    responseUrlAlive(deps)
-      ? postResponseUrl(deps, command.response_url, reply, where)
-      : postEphemeral(deps, command.channel_id, command.user_id, reply, where);
+  const target: ReplyTarget = {
+    channel: command.channel_id,
+    user: command.user_id,
+    responseUrl: command.response_url,
+  };
+  let reply: Reply;
   try {
     const user = await resolveUser(deps, command.user_id, command.user_name);
     let incident: Incident | undefined;
     if (mod.needsIncident) {
       incident = await deps.service.findByChannel(command.channel_id);
       if (!incident) {
-        await respond({ ephemeral: await howToReach(deps, command.team_id, mod.name) });
+        await answer(deps, target, {
+          ephemeral: await howToReach(deps, command.team_id, mod.name),
+        });
         return;
       }
     }
+    if (incident) target.incidentId = incident.record.id;
     const ctx = buildContext(deps, {
       team: command.team_id,
       channel: command.channel_id,
@@ -210,11 +211,11 @@ async function runCommand(
       responseUrl: command.response_url,
       incident,
     });
-    const reply = await mod.run(args, ctx);
-    await deliver(deps, reply, command.channel_id, respond, where);
+    reply = await mod.run(args, ctx);
   } catch (err) {
-    await respond({ ephemeral: errorText(deps, err, mod, typed, where) });
+    reply = { ephemeral: errorText(deps, err, mod, typed, where) };
   }
+  await answer(deps, target, reply);
 }
 
 // ---- buttons and modals ----------------------------------------------------------------------
@@ -235,20 +236,22 @@ interface Interaction {
 
 async function runInteraction(deps: SlackDeps, i: Interaction): Promise<void> {
   const where = { command: i.mod.name, channel: i.channel, user: i.userId, via: i.label };
-  const respond = async (reply: Reply): Promise<void> => {
-    if (i.responseUrl && responseUrlAlive(deps)) {
-      return postResponseUrl(deps, i.responseUrl, reply, where, i.replaceOriginal);
-    }
-    return postEphemeral(deps, i.channel, i.userId, reply, where);
+  const target: ReplyTarget = {
+    channel: i.channel,
+    user: i.userId,
+    ...(i.responseUrl ? { responseUrl: i.responseUrl } : {}),
+    ...(i.replaceOriginal ? { replaceOriginal: true } : {}),
   };
+  let reply: Reply;
   try {
     const user = await resolveUser(deps, i.userId, i.userName);
     let incident: Incident | undefined;
     if (i.channel) incident = await deps.service.findByChannel(i.channel);
     if (i.mod.needsIncident && !incident) {
-      await respond({ ephemeral: await howToReach(deps, i.team, i.mod.name) });
+      await answer(deps, target, { ephemeral: await howToReach(deps, i.team, i.mod.name) });
       return;
     }
+    if (incident) target.incidentId = incident.record.id;
     const ctx = buildContext(deps, {
       team: i.team,
       channel: i.channel,
@@ -258,11 +261,11 @@ async function runInteraction(deps: SlackDeps, i: Interaction): Promise<void> {
       ...(i.responseUrl ? { responseUrl: i.responseUrl } : {}),
       incident,
     });
-    const reply = await i.run(ctx);
-    await deliver(deps, reply, i.channel, respond, where);
+    reply = await i.run(ctx);
   } catch (err) {
-    await respond({ ephemeral: errorText(deps, err, i.mod, i.label, where) });
+    reply = { ephemeral: errorText(deps, err, i.mod, i.label, where) };
   }
+  await answer(deps, target, reply);
 }
 
 /** Input values of a submitted modal, flattened to `action_id → value`. */
@@ -330,14 +333,6 @@ function actionValue(action: BlockAction['actions'][number]): string {
 
 // ---- shared ----------------------------------------------------------------------------------
 
-/** Whether the stored request being processed is young enough for Slack to take its response_url. */
-function responseUrlAlive(deps: SlackDeps): boolean {
-  const req = currentRequest();
-  if (!req) return true;
-  const now = (deps.clock ? deps.clock() : deps.service.now()).toMillis();
-  return now - req.receivedAt.toMillis() < RESPONSE_URL_TTL_MS;
-}
-
 function buildContext(
   deps: SlackDeps,
   c: Pick<
@@ -385,29 +380,13 @@ async function howToReach(deps: SlackDeps, team: string, command: string): Promi
   return `${head}\nOpen incidents — type the command in its channel:\n${lines.join('\n')}${more}`;
 }
 
-async function deliver(
-  deps: SlackDeps,
-  reply: Reply,
-  channel: string,
-  respond: (r: Reply) => Promise<void>,
-  where: Record<string, unknown>,
-): Promise<void> {
-  let note = '';
-  if (reply.inChannel && channel) {
-    try {
-      await deps.slack.post(channel, reply.inChannel);
-    } catch (err) {
-      deps.logger.warn({ ...where, err }, 'could not post the in-channel line');
-      const code = slackErrorCode(err);
-      note =
-        code === 'not_in_channel' || code === 'channel_not_found'
-          ? `\n_(Recorded, but I can't post in this channel — invite me with \`/invite\` to show updates here.)_`
-          : `\n_(Recorded, but the line for the channel was not posted: ${describeSlackError(err)}.)_`;
-    }
-  }
-  if (reply.ephemeral || reply.blocks || note) {
-    await respond({ ...reply, ephemeral: `${reply.ephemeral ?? ''}${note}`.trim() });
-  }
+/**
+ * Owes the reply as outbox effects (written with the request's completion, delivered by
+ * src/slack/replies.ts): the in-channel line, then the ephemeral answer.
+ */
+async function answer(deps: SlackDeps, target: ReplyTarget, reply: Reply): Promise<void> {
+  const now = (deps.clock ? deps.clock() : deps.service.now()).toUTC();
+  await oweEffects(deps, replyEffects(reply, target, now));
 }
 
 /** The ephemeral answer to a failure: usage, a friendly IncidentError, or "something went wrong". */
@@ -440,57 +419,6 @@ function errorText(
     ? `\`${COMMAND} ${mod.name}\` did not finish`
     : `${typed} did not finish`;
   return `Something went wrong: ${what}; nothing was lost — ${describeSlackError(err)}. Anything recorded before the failure is kept; check with \`${COMMAND} timeline\`.${retry}`;
-}
-
-async function postResponseUrl(
-  deps: SlackDeps,
-  url: string,
-  reply: Reply,
-  where: Record<string, unknown>,
-  replaceOriginal = false,
-): Promise<void> {
-  const text = reply.ephemeral ?? '';
-  if (!text && !reply.blocks) return;
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        response_type: 'ephemeral',
-        replace_original: replaceOriginal,
-        text,
-        ...(reply.blocks ? { blocks: reply.blocks } : {}),
-      }),
-    });
-    if (!res.ok) {
-      deps.logger.warn({ ...where, status: res.status }, 'response_url answered an error');
-    }
-  } catch (err) {
-    deps.logger.warn({ ...where, err }, 'could not post to the response_url');
-  }
-}
-
-/** chat.postEphemeral in the channel; a DM (app home) when there is no channel. */
-async function postEphemeral(
-  deps: SlackDeps,
-  channel: string,
-  user: string,
-  reply: Reply,
-  where: Record<string, unknown>,
-): Promise<void> {
-  const text = reply.ephemeral ?? '';
-  if (!text && !reply.blocks) return;
-  // ports.ts types blocks as unknown[]; the modules build Block Kit.
-  const blocks = reply.blocks as (SlackTypes.KnownBlock | SlackTypes.Block)[] | undefined;
-  try {
-    if (channel) {
-      await deps.client.chat.postEphemeral({ channel, user, text, ...(blocks ? { blocks } : {}) });
-    } else {
-      await deps.client.chat.postMessage({ channel: user, text, ...(blocks ? { blocks } : {}) });
-    }
-  } catch (err) {
-    deps.logger.warn({ ...where, err }, 'could not send the reply to the user');
-  }
 }
 
 function clipInline(s: string, max: number): string {

@@ -89,6 +89,8 @@ export interface Reply {
   ephemeral?: string;
   /** One short line echoed in the channel so everyone sees the timeline grow. */
   inChannel?: string;
+  /** Where `inChannel` goes when not the channel of the request (e.g. the incident's channel). */
+  channel?: string;
   /** Block Kit for the ephemeral reply (optional). */
   blocks?: unknown[];
 }

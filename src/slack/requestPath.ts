@@ -17,7 +17,12 @@
  *    arrival order, partitions concurrently. Consecutive `message` events of one partition run
  *    together so the message recorder can write them in one commit, which also marks their inbox
  *    items done (atomically with the messages). Any other item is marked done when its
- *    processing returned.
+ *    processing returned, in ONE atomic write with the effects the request owes (its replies,
+ *    thread confirmations: `owe` in src/app/requestContext.ts), added only if the item was still
+ *    pending — so a request processed twice owes its replies once, and nothing is posted to
+ *    Slack before that write. Then the effect dispatcher is woken (`wake`). If that write fails
+ *    (store down), the replies are delivered directly as a best effort (the user still hears
+ *    that nothing was saved) and the item stays pending, as after a crash.
  * 4. Items not done — the process was killed, or the store failed while processing — are claimed
  *    again once their lease ran out (`leaseMs`), at start and every `pollMs`, by this or another
  *    replica, and processed the same way (`currentRequest().recovered` is then true). Recording is
@@ -35,7 +40,7 @@ import { runAsRequest, type RequestInfo } from '../app/requestContext';
 
 /** A stored request whose processing keeps failing is given up after this many attempts. */
 const MAX_ATTEMPTS = 5;
-import type { InboxItem, InboxKind, IncidentStore } from '../store/store';
+import type { InboxItem, InboxKind, IncidentStore, NewEffect } from '../store/store';
 import type { Logger } from '../logger';
 
 /** Bolt's ReceiverEvent, the part this module uses. */
@@ -161,6 +166,10 @@ export interface RequestPathOptions {
    * incarnation of the same id (killed: it was us) are taken over at once, not after their lease.
    */
   instanceId?: string;
+  /** Called after a completion added effects (the app wakes the effect dispatcher). */
+  wake?: () => void;
+  /** Delivers owed effects without the store, when the completion could not be written. */
+  deliverDirectly?: (effects: NewEffect[]) => Promise<void>;
 }
 
 export interface RequestPath {
@@ -324,6 +333,12 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
         if (info.failed !== undefined) {
           log.warn({ key: item.key }, 'a stored request failed after it was recorded; not retried');
         }
+        // Chat messages owe no replies; should one owe any, it goes to the outbox now.
+        info.sealed = true;
+        if (info.owed?.length) {
+          await store.addEffects(info.owed);
+          opts.wake?.();
+        }
         return;
       }
       if (info.failed !== undefined && item.attempts < MAX_ATTEMPTS) {
@@ -334,13 +349,36 @@ export function installRequestPath(app: App, opts: RequestPathOptions): RequestP
       if (info.failed !== undefined) {
         log.error({ key: item.key, attempts: item.attempts }, 'a stored request failed; given up');
       }
-      await store.completeInbox([item.id]);
+      await complete(item, info);
     } catch (err) {
       // Left pending: claimed again when its lease has run out.
       log.error({ err, key: item.key }, 'processing a stored request failed; it will be retried');
     } finally {
       known.delete(item.id);
     }
+  }
+
+  /** Marks the item done with the effects it owes (one atomic write), then wakes delivery. */
+  async function complete(item: InboxItem, info: RequestInfo): Promise<void> {
+    info.sealed = true;
+    const owed = info.owed ?? [];
+    try {
+      await store.completeInbox([item.id], owed);
+    } catch (err) {
+      if (owed.length > 0 && opts.deliverDirectly) {
+        log.warn(
+          { err, key: item.key },
+          'could not complete a request; delivering its replies now',
+        );
+        await opts
+          .deliverDirectly(owed)
+          .catch((e: unknown) =>
+            log.error({ err: e, key: item.key }, 'delivering replies directly failed'),
+          );
+      }
+      throw err;
+    }
+    if (owed.length > 0) opts.wake?.();
   }
 
   async function recover(atStart = false): Promise<void> {

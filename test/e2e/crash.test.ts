@@ -2,7 +2,8 @@
  * Acknowledged means durable: the bot runs in a child process on a SQLite file; a burst of 300
  * chat messages and 20 `/incident log` commands (16 requests in flight) is cut by SIGKILL at a
  * random moment; the bot is restarted on the same data. Every request that was acknowledged is
- * recorded exactly once, and each acknowledged command's reply and the card update arrive. Run
+ * recorded exactly once, and each acknowledged command's reply and the card update arrive; each
+ * acknowledged command's line is in the channel exactly once (no command's line twice). Run
  * with two different kill points.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -259,6 +260,19 @@ describe.each(TRANSPORTS)(
           expect(emulator.responsesTo(item.responseId)[0]?.body.text).toMatch(/^Logged in INC-1/);
         }
       }
+      // Each command's line in the channel at most once, an acknowledged one's exactly once
+      // (replies are owed with the inbox completion and keyed: never posted twice, even when the
+      // bot died between posting and recording the delivery).
+      const lineCount = (text: string) =>
+        emulator.messages.filter(
+          (m) => m.channel === channel && m.text.includes(` — ${text.replace(/^log /, '')} (`),
+        ).length;
+      for (const item of items) {
+        if (item.kind !== 'command') continue;
+        const n = lineCount(item.text);
+        if (acked.has(item)) expect([item.text, n]).toEqual([item.text, 1]);
+        else expect([item.text, n <= 1]).toEqual([item.text, true]);
+      }
       // Nothing is recorded twice, acknowledged or not.
       expect([...byKey.values()].every((n) => n === 1)).toBe(true);
       const repliedAfter = emulator.responses.length - responsesBefore;
@@ -274,6 +288,7 @@ describe.each(TRANSPORTS)(
         ackedMessages: [...acked].filter((x) => x.kind === 'message').length,
         ackedCommands: ackedCommands.length,
         recoveredReplies: repliedAfter,
+        channelLines: items.filter((x) => x.kind === 'command' && lineCount(x.text) > 0).length,
         recorded: events.filter((e) => e.type === 'chat.message' || e.type === 'timeline.entry')
           .length,
       };

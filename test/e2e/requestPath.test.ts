@@ -76,9 +76,9 @@ describe('request path', () => {
       return res;
     });
     const complete = bot.store.completeInbox.bind(bot.store);
-    jest.spyOn(bot.store, 'completeInbox').mockImplementation(async (ids) => {
+    jest.spyOn(bot.store, 'completeInbox').mockImplementation(async (ids, effects) => {
       order.push('processed');
-      return complete(ids);
+      return complete(ids, effects);
     });
     // A chat message's item is completed by the commit that records the message.
     const commit = bot.store.commit.bind(bot.store);

@@ -47,6 +47,8 @@ export interface EmulatedMessage {
   user: string;
   files?: string[];
   edited?: boolean;
+  /** Message metadata given to chat.postMessage (`{ event_type, event_payload }`). */
+  metadata?: { event_type: string; event_payload?: Record<string, unknown> };
 }
 
 export interface EmulatedFile {
@@ -290,7 +292,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     topic: { value: c.topic ?? '' },
     purpose: { value: c.purpose ?? '' },
   });
-  const messageJson = (m: EmulatedMessage): Record<string, unknown> => ({
+  /** A message as the API shows it; metadata only when asked for (`include_all_metadata`). */
+  const messageJson = (m: EmulatedMessage, withMetadata = false): Record<string, unknown> => ({
     type: 'message',
     ts: m.ts,
     text: m.text,
@@ -301,7 +304,10 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     ...(m.files
       ? { files: m.files.map((id) => ({ id, name: files.find((f) => f.id === id)?.name })) }
       : {}),
+    ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
   });
+  const wantsMetadata = (p: Record<string, unknown>): boolean =>
+    str(p.include_all_metadata) === 'true' || str(p.include_all_metadata) === '1';
   const findMessage = (channel: string, ts: string): EmulatedMessage | undefined =>
     messages.find((m) => m.channel === channel && m.ts === ts);
 
@@ -396,7 +402,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         .filter((m) => inRange(m.ts))
         .sort((a, b) => (a.ts < b.ts ? 1 : -1))
         .slice(0, limit)
-        .map(messageJson);
+        .map((m) => messageJson(m, wantsMetadata(p)));
       return { messages: list, has_more: false };
     },
     'conversations.replies': (p) => {
@@ -405,10 +411,12 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       const parent = findMessage(c.id, ts);
       if (!parent) return err('thread_not_found');
       const root = parent.thread_ts ?? parent.ts;
+      const oldest = str(p.oldest);
       const list = messages
         .filter((m) => m.channel === c.id && (m.ts === root || m.thread_ts === root))
+        .filter((m) => oldest === undefined || m.ts === root || m.ts >= oldest)
         .sort((a, b) => (a.ts < b.ts ? -1 : 1))
-        .map(messageJson);
+        .map((m) => messageJson(m, wantsMetadata(p)));
       return { messages: list, has_more: false };
     },
     'conversations.members': (p) => ({ members: [...channelOf(required(p, 'channel')).members] }),
@@ -459,6 +467,15 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       const ts = nextTs();
       const thread = str(p.thread_ts);
       if (thread && !findMessage(c.id, thread)) return err('thread_not_found');
+      const metadata = p.metadata === undefined ? undefined : json(p.metadata);
+      if (
+        metadata !== undefined &&
+        (typeof metadata !== 'object' ||
+          metadata === null ||
+          typeof (metadata as { event_type?: unknown }).event_type !== 'string')
+      ) {
+        return err('invalid_metadata_format');
+      }
       const m: EmulatedMessage = {
         channel: c.id,
         ts,
@@ -466,6 +483,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         user: BOT_USER_ID,
         ...(blocks ? { blocks } : {}),
         ...(thread ? { thread_ts: thread } : {}),
+        ...(metadata ? { metadata: metadata as EmulatedMessage['metadata'] } : {}),
       };
       messages.push(m);
       return {

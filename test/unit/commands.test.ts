@@ -510,10 +510,9 @@ describe('close', () => {
       `${i.record.id}|concise`,
       ctx({ channel: 'C_OTHER' }),
     );
-    expect(r?.inChannel).toBeUndefined();
-    const post = slack.calls.filter((c) => c.method === 'post').at(-1);
-    expect(post?.args[0]).toBe(i.state.channel);
-    expect(String(post?.args[1])).toContain('INC-1 closed');
+    // The summary is the reply's line, addressed to the incident's channel (posted by the outbox).
+    expect(r?.channel).toBe(i.state.channel);
+    expect(r?.inChannel).toContain('INC-1 closed');
     await deliverOwed();
     const uploads = slack.calls.filter((c) => c.method === 'upload');
     expect(uploads.map((u) => u.args.slice(0, 2))).toEqual([
