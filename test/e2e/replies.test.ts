@@ -132,6 +132,41 @@ describe('replies through the outbox', () => {
     expect(entries).toHaveLength(1);
   });
 
+  it('answers with chat.postEphemeral, not the response_url, a request processed 31 minutes after it arrived', async () => {
+    await open({ INBOX_POLL_MS: '50' });
+    const trigger = newTriggerId();
+    const body = Object.fromEntries(
+      new URLSearchParams(
+        slashCommandBody({
+          text: 'log processed late',
+          user_id: 'U_ALICE',
+          user_name: 'alice',
+          channel_id: channel,
+          team_id: TEST_TEAM.id,
+          response_url: bot.emulator.responseUrl('late'),
+          trigger_id: trigger,
+        }),
+      ),
+    );
+    // Stored by a replica that died 31 minutes ago; this one finds it unfinished.
+    await bot.store.enqueueInbox({
+      key: `cmd:${trigger}`,
+      kind: 'command',
+      partition: `ch:${channel}`,
+      body: JSON.stringify(body),
+      receivedAt: DateTime.utc().minus({ minutes: 31 }),
+    });
+    await until('the answer', () =>
+      bot.emulator.ephemerals.find((e) => e.text.startsWith('Logged in INC-1')),
+    );
+    await bot.idle();
+    expect(bot.emulator.responsesTo('late')).toEqual([]);
+    expect(bot.emulator.ephemerals.filter((e) => e.text.startsWith('Logged in INC-1'))).toEqual([
+      expect.objectContaining({ channel, user: 'U_ALICE' }),
+    ]);
+    expect(lines('processed late')).toHaveLength(1);
+  });
+
   it('retries the line after Retry-After when chat.postMessage answers 429', async () => {
     await open();
     bot.emulator.rateLimitNext('chat.postMessage', 1);
