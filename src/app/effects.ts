@@ -32,14 +32,20 @@ export class PermanentEffectError extends Error {
   }
 }
 
-/** A delivery to retry later (429, 5xx, network), no earlier than `retryAt` when given. */
+/**
+ * A delivery to retry later (429, 5xx, network): no earlier than `retryAt` when given (an
+ * instant), or no earlier than `afterMs` after the failure is recorded (a Retry-After: it counts
+ * from when the answer came, not from when the delivery started), else after the backoff.
+ */
 export class RetryableEffectError extends Error {
-  constructor(
-    message: string,
-    readonly retryAt?: DateTime,
-  ) {
+  readonly retryAt?: DateTime;
+  readonly afterMs?: number;
+
+  constructor(message: string, when?: DateTime | { afterMs: number }) {
     super(message);
     this.name = 'RetryableEffectError';
+    if (when && 'afterMs' in when) this.afterMs = when.afterMs;
+    else if (when) this.retryAt = when;
   }
 }
 

@@ -245,7 +245,10 @@ export class EffectDispatcher {
     }
     const now = this.clock().toUTC();
     let retryAt = now.plus({ milliseconds: backoffDelay(effect.attempts, this.backoff) });
-    if (err instanceof RetryableEffectError && err.retryAt && err.retryAt.isValid) {
+    if (err instanceof RetryableEffectError && err.afterMs !== undefined) {
+      // Retry-After counts from the answer, which came just now (not when delivery started).
+      retryAt = now.plus({ milliseconds: Math.max(0, err.afterMs) });
+    } else if (err instanceof RetryableEffectError && err.retryAt && err.retryAt.isValid) {
       retryAt = err.retryAt.toUTC();
     }
     this.logger.debug(

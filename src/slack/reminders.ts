@@ -183,11 +183,11 @@ const TRANSIENT = new Set([
 ]);
 
 /** A delivery failure as the dispatcher's retry decision. */
-function effectError(err: unknown, now: DateTime): Error {
+function effectError(err: unknown): Error {
   if (err instanceof PermanentEffectError || err instanceof RetryableEffectError) return err;
   const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
   if (typeof retryAfter === 'number') {
-    return new RetryableEffectError('ratelimited', now.plus({ seconds: retryAfter }));
+    return new RetryableEffectError('ratelimited', { afterMs: retryAfter * 1000 });
   }
   const code = slackErrorCode(err);
   if (code === undefined || TRANSIENT.has(code)) {
@@ -233,7 +233,7 @@ export function reminderSubscriber(deps: SlackDeps, settings: ReminderSettings):
         try {
           events = await deliver(r, incident, ctx.attempt);
         } catch (err) {
-          throw effectError(err, ctx.now);
+          throw effectError(err);
         }
         return events.length > 0 ? { events } : undefined;
       },

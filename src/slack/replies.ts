@@ -35,7 +35,6 @@ import { DateTime } from 'luxon';
 import {
   PermanentEffectError,
   RetryableEffectError,
-  type EffectContext,
   type EffectHandler,
   type EffectOutcome,
   type Subscriber,
@@ -284,7 +283,6 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
   async function alreadyPosted(
     key: string,
     where: { channel: string; threadTs?: string; owedAt: string },
-    now: DateTime,
   ): Promise<boolean> {
     const since = DateTime.fromISO(where.owedAt).minus({ minutes: 1 });
     const oldest = since.isValid ? (since.toMillis() / 1000).toFixed(6) : undefined;
@@ -320,7 +318,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
       return false;
     } catch (err) {
       const retryAfter = rateLimitedFor(err);
-      if (retryAfter !== undefined) throw retryLater(err, retryAfter, now);
+      if (retryAfter !== undefined) throw retryLater(err, retryAfter);
       log.warn(
         { err, effect: key, channel: where.channel },
         'could not look for an earlier post of this reply; posting it (at least once)',
@@ -346,7 +344,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
         ],
       };
     };
-    if (ctx.attempt > 1 && (await alreadyPosted(effect.key, p, ctx.now))) return then();
+    if (ctx.attempt > 1 && (await alreadyPosted(effect.key, p))) return then();
     try {
       await client.chat.postMessage({
         channel: p.channel,
@@ -354,14 +352,14 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
         metadata: metadata(effect.key),
       });
     } catch (err) {
-      throw failure(err, ctx, (code) => then(lineNote(code, err, p)));
+      throw failure(err, (code) => then(lineNote(code, err, p)));
     }
     return then();
   };
 
   const thread: EffectHandler = async (effect, ctx) => {
     const p = effect.payload as ThreadReplyPayload;
-    if (ctx.attempt > 1 && (await alreadyPosted(effect.key, p, ctx.now))) return;
+    if (ctx.attempt > 1 && (await alreadyPosted(effect.key, p))) return;
     try {
       await client.chat.postMessage({
         channel: p.channel,
@@ -370,7 +368,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
         metadata: metadata(effect.key),
       });
     } catch (err) {
-      throw failure(err, ctx);
+      throw failure(err);
     }
   };
 
@@ -378,7 +376,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
     const p = effect.payload as EphemeralPayload;
     if (!p.text && !p.blocks) return;
     if (p.responseUrl && responseUrlAlive(p, ctx.now)) {
-      if (await viaResponseUrl(p, ctx)) return;
+      if (await viaResponseUrl(p)) return;
     }
     // chat.postEphemeral takes Block Kit; the modules build it (ports.ts types it unknown[]).
     const blocks = p.blocks as (SlackTypes.KnownBlock | SlackTypes.Block)[] | undefined;
@@ -389,7 +387,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
         return;
       } catch (err) {
         const code = slackErrorCode(err);
-        if (!code || !CANNOT_REACH.has(code)) throw failure(err, ctx);
+        if (!code || !CANNOT_REACH.has(code)) throw failure(err);
         log.info(
           { channel: p.channel, user: p.user, code },
           'ephemeral not possible; a DM instead',
@@ -400,12 +398,12 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
       // A user id as channel: the app's DM with that user.
       await client.chat.postMessage({ channel: p.user, ...content });
     } catch (err) {
-      throw failure(err, ctx);
+      throw failure(err);
     }
   };
 
   /** true when the response_url took it; false to fall back to chat.postEphemeral. */
-  async function viaResponseUrl(p: EphemeralPayload, ctx: EffectContext): Promise<boolean> {
+  async function viaResponseUrl(p: EphemeralPayload): Promise<boolean> {
     let res: Response;
     try {
       res = await post(p.responseUrl as string, {
@@ -429,7 +427,7 @@ export function replySubscriber(deps: ReplySubscriberDeps): Subscriber {
       const sec = Number(res.headers.get('retry-after'));
       throw new RetryableEffectError(
         `response_url answered HTTP ${res.status}`,
-        res.status === 429 && sec > 0 ? ctx.now.plus({ seconds: sec }) : undefined,
+        res.status === 429 && sec > 0 ? { afterMs: sec * 1000 } : undefined,
       );
     }
     // Expired, used up or refused: the answer goes another way.
@@ -460,11 +458,10 @@ function lineNote(code: string | undefined, err: unknown, p: ChannelLinePayload)
   return `\n_(Recorded, but the line for the channel was not posted: ${describeSlackError(err)}.)_`;
 }
 
-function retryLater(err: unknown, seconds: number, now: DateTime): RetryableEffectError {
-  return new RetryableEffectError(
-    `${describeSlackError(err)} (retry after ${seconds} s)`,
-    now.plus({ seconds }),
-  );
+function retryLater(err: unknown, seconds: number): RetryableEffectError {
+  return new RetryableEffectError(`${describeSlackError(err)} (retry after ${seconds} s)`, {
+    afterMs: seconds * 1000,
+  });
 }
 
 /**
@@ -472,13 +469,9 @@ function retryLater(err: unknown, seconds: number, now: DateTime): RetryableEffe
  * 5xx and transient Slack errors with backoff), or dead (other 4xx / platform errors), with the
  * outcome `onPermanent` gives (e.g. the ephemeral answer with a note).
  */
-function failure(
-  err: unknown,
-  ctx: EffectContext,
-  onPermanent?: (code: string | undefined) => EffectOutcome,
-): Error {
+function failure(err: unknown, onPermanent?: (code: string | undefined) => EffectOutcome): Error {
   const retryAfter = rateLimitedFor(err);
-  if (retryAfter !== undefined) return retryLater(err, retryAfter, ctx.now);
+  if (retryAfter !== undefined) return retryLater(err, retryAfter);
   const e = err as { code?: string; statusCode?: number } | null;
   const code = slackErrorCode(err);
   const permanent =

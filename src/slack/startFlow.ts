@@ -182,7 +182,7 @@ export function startFlowSubscriber(deps: StartFlowDeps): Subscriber {
         ...(ctx.attempt > 1 ? { adopt: channelMarker(id) } : {}),
       });
     } catch (err) {
-      const failure = slackFailure(err, ctx.now);
+      const failure = slackFailure(err);
       if (!(failure instanceof PermanentEffectError) && ctx.attempt < 3) throw failure;
       // No channel: announce without a link and say so in the answer.
       throw new PermanentEffectError(failure.message, {
@@ -207,21 +207,21 @@ export function startFlowSubscriber(deps: StartFlowDeps): Subscriber {
     );
   }
 
-  async function invite(effect: StoredEffect, ctx: EffectContext): Promise<void> {
+  async function invite(effect: StoredEffect): Promise<void> {
     const p = effect.payload as InvitePayload;
     try {
       await deps.slack.invite(p.channel, p.users);
     } catch (err) {
-      throw slackFailure(err, ctx.now);
+      throw slackFailure(err);
     }
   }
 
-  async function announce(effect: StoredEffect, ctx: EffectContext): Promise<void> {
+  async function announce(effect: StoredEffect): Promise<void> {
     const p = effect.payload as AnnouncePayload;
     try {
       await deps.slack.post(p.channel, p.text);
     } catch (err) {
-      throw slackFailure(err, ctx.now);
+      throw slackFailure(err);
     }
   }
 
@@ -255,7 +255,7 @@ export function startFlowSubscriber(deps: StartFlowDeps): Subscriber {
     try {
       await deps.client.chat.postMessage({ channel: to.user, text });
     } catch (err) {
-      throw slackFailure(err, ctx.now);
+      throw slackFailure(err);
     }
   }
 

@@ -168,25 +168,20 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
   async function cardTs(
     incident: Incident,
     channel: string,
-    now: DateTime,
   ): Promise<{ ts: string; recovered: boolean } | undefined> {
     const known = incident.state.statusCard;
     if (known && known.channel === channel) return { ts: known.ts, recovered: false };
-    const ts = await pinnedCard(incident.record.id, channel, now);
+    const ts = await pinnedCard(incident.record.id, channel);
     return ts ? { ts, recovered: true } : undefined;
   }
 
   /** Finds the bot's pinned card in the channel. */
-  async function pinnedCard(
-    incidentId: string,
-    channel: string,
-    now: DateTime,
-  ): Promise<string | undefined> {
+  async function pinnedCard(incidentId: string, channel: string): Promise<string | undefined> {
     let res: Awaited<ReturnType<webApi.WebClient['pins']['list']>>;
     try {
       res = await deps.client.pins.list({ channel });
     } catch (err) {
-      throw slackFailure(err, now);
+      throw slackFailure(err);
     }
     const blockId = cardBlockId(incidentId);
     for (const item of res.items ?? []) {
@@ -202,13 +197,12 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
     const id = incident.record.id;
     const channel = channelOf(incident);
     if (!channel) return {};
-    const found = await cardTs(incident, channel, ctx.now);
+    const found = await cardTs(incident, channel);
     if (!found) {
       deps.logger.debug({ incidentId: id, channel }, 'no status card to update');
       return {};
     }
     const card = buildStatusCard(incident, ctx.now);
-    const sent = Date.now();
     try {
       await deps.client.chat.update({
         channel,
@@ -217,16 +211,15 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
         blocks: card.blocks,
       });
     } catch (err) {
-      // Retry-After counts from Slack's answer, not from when this delivery started.
-      const failure = slackFailure(err, ctx.now.plus({ milliseconds: Date.now() - sent }));
+      const failure = slackFailure(err);
       if (failure instanceof PermanentEffectError) {
         deps.logger.warn(
           { incidentId: id, channel, reason: failure.message },
           'status card not updated (gone); no further updates of this card',
         );
-      } else if (failure.retryAt) {
+      } else if (failure.afterMs !== undefined) {
         deps.logger.warn(
-          { incidentId: id, retryAt: failure.retryAt.toISO() },
+          { incidentId: id, retryAfterMs: failure.afterMs },
           'status card update rate-limited; retrying after Retry-After',
         );
       }
@@ -246,7 +239,7 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
     if (known && known.channel === channel) return {}; // posted already
     // Delivered again (a crash after the post?): a card pinned then is the one.
     if (ctx.attempt > 1) {
-      const ts = await pinnedCard(id, channel, ctx.now);
+      const ts = await pinnedCard(id, channel);
       if (ts) return { events: [postedEvent(ctx.now, channel, ts, id)] };
     }
     const card = buildStatusCard(incident, ctx.now);
@@ -254,7 +247,7 @@ export function statusCardSubscriber(deps: StatusCardDeps): Subscriber {
     try {
       ts = (await deps.slack.post(channel, card.text, card.blocks)).ts;
     } catch (err) {
-      throw slackFailure(err, ctx.now);
+      throw slackFailure(err);
     }
     const events = [postedEvent(ctx.now, channel, ts, id)];
     try {
@@ -301,15 +294,12 @@ const TRANSIENT = new Set([
  * any other Slack answer (message_not_found, channel_not_found, is_archived …: the card or its
  * channel is gone) is permanent.
  */
-export function slackFailure(
-  err: unknown,
-  now: DateTime,
-): RetryableEffectError | PermanentEffectError {
+export function slackFailure(err: unknown): RetryableEffectError | PermanentEffectError {
   const retryAfterSec = rateLimitedFor(err);
   if (retryAfterSec !== undefined) {
     return new RetryableEffectError(
       `Slack rate-limited the request (Retry-After ${retryAfterSec} s)`,
-      now.plus({ seconds: retryAfterSec }),
+      { afterMs: retryAfterSec * 1000 },
     );
   }
   const code = platformError(err);

@@ -212,6 +212,27 @@ describe('EffectDispatcher', () => {
     expect(rows()[0]).toMatchObject({ state: 'done', attempts: 2 });
   });
 
+  it('counts a Retry-After (afterMs) from when the failure is recorded, not from the delivery start', async () => {
+    const started = now;
+    const d = dispatcher({
+      'x.slow': async (_e, ctx) => {
+        if (ctx.attempt > 1) return;
+        // The call took 700 ms before Slack answered 429 with Retry-After: 1.
+        now = now.plus({ milliseconds: 700 });
+        throw new RetryableEffectError('ratelimited', { afterMs: 1000 });
+      },
+    });
+    await store.addEffects([{ key: 's', kind: 'x.slow', payload: null }]);
+    await d.runOnce();
+    const due = started.plus({ milliseconds: 1700 });
+    expect(rows()[0]).toMatchObject({ state: 'pending', not_before: due.toMillis() });
+    now = due.minus({ milliseconds: 1 });
+    expect(await d.runOnce()).toBe(0);
+    now = due;
+    expect(await d.runOnce()).toBe(1);
+    expect(rows()[0]).toMatchObject({ state: 'done', attempts: 2 });
+  });
+
   it('marks a PermanentEffectError dead with its reason, never retried, recording its outcome', async () => {
     const id = await incident();
     const d = dispatcher({

@@ -175,7 +175,10 @@ class MiniOutbox {
       });
     } catch (err) {
       if (err instanceof RetryableEffectError) {
-        this.retried.push({ effect, retryAt: err.retryAt });
+        // As the dispatcher does: a Retry-After counts from the failure (NOW in this box).
+        const retryAt =
+          err.afterMs !== undefined ? NOW.plus({ milliseconds: err.afterMs }) : err.retryAt;
+        this.retried.push({ effect, retryAt });
         return;
       }
       this.pending = this.pending.filter((p) => p !== effect);

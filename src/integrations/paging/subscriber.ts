@@ -469,8 +469,8 @@ export function createPagingSubscriber(deps: PagingDeps): Subscriber {
 }
 
 /** Retry-After, on the effect's clock. */
-function retryAt(ctx: EffectContext, e: ProviderError): DateTime | undefined {
-  return e.retryAfterMs === undefined ? undefined : ctx.now.plus({ milliseconds: e.retryAfterMs });
+function retryAt(_ctx: EffectContext, e: ProviderError): { afterMs: number } | undefined {
+  return e.retryAfterMs === undefined ? undefined : { afterMs: e.retryAfterMs };
 }
 
 /** "PagerDuty answered 400: Event object is invalid: …" */
