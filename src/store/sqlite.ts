@@ -773,7 +773,7 @@ export class SqliteStore implements IncidentStore {
       dead: toMillis(opts.deadEffectsBefore, 'pruneDone deadEffectsBefore'),
     };
     // In chunks: each is one short write in the worker, so requests interleave with a big prune.
-    const CHUNK = 2000;
+    const CHUNK = 500;
     const total: PruneResult = { inbox: 0, effects: 0, deadEffects: 0 };
     for (;;) {
       const n = await this.call<PruneResult>('pruneDone', cutoffs, CHUNK);
