@@ -15,7 +15,8 @@
  *   `payload` only where Slack accepts one (`accepts_response_payload`: slash commands and view
  *   submissions); anything else is recorded in `violations` (an unknown or repeated envelope_id,
  *   a payload where none is accepted, a message that is not JSON), and the suites assert there
- *   are none.
+ *   are none. An ack that arrives after the envelope was given up on (below) is only counted in
+ *   `lateAcks`: Slack ignores it, and the redelivery is what must be recorded once.
  * - An envelope not acked in time, or whose connection closed before the ack, is delivered
  *   again: Events API envelopes as Slack retries them (same event, new envelope_id,
  *   retry_attempt 1..3, retry_reason `timeout`), up to 3 times; slash commands and interactions
@@ -106,6 +107,12 @@ export interface SocketEmulator {
   acks: AckRecord[];
   /** Protocol violations seen from the app (see the file header). */
   violations: string[];
+  /**
+   * Acks that came after the emulator stopped waiting for them (the ack timeout passed or the
+   * connection closed, so the envelope was redelivered under a new id): not violations — a late
+   * ack is only ignored; the redelivery is what the app must record once.
+   */
+  lateAcks: string[];
   /** Number of apps.connections.open calls answered with a URL. */
   urlsIssued: number;
   /** Resolves when `count` connections are open (hello sent). */
@@ -167,6 +174,9 @@ export async function startSocketEmulator(
   const outstanding = new Map<string, Pending>();
   /** Envelope ids already acked (a second ack is a violation). */
   const ackedIds = new Set<string>();
+  /** Envelope ids given up on (ack timeout or connection closed), and their late acks. */
+  const givenUp = new Set<string>();
+  const lateAcks: string[] = [];
   /** Deliveries waiting for an open connection. */
   const waitingForConnection: (() => void)[] = [];
   const connectionWaiters: (() => void)[] = [];
@@ -264,6 +274,10 @@ export async function startSocketEmulator(
       p.losing.left -= 1;
       return;
     }
+    if (!p && givenUp.has(id)) {
+      lateAcks.push(id);
+      return;
+    }
     if (!p) {
       violations.push(
         ackedIds.has(id) ? `envelope ${id} acked twice` : `an ack for unknown envelope ${id}`,
@@ -330,6 +344,7 @@ export async function startSocketEmulator(
           settle: (acked, ack) => {
             clearTimeout(p.timer);
             outstanding.delete(envelopeId);
+            if (!acked) givenUp.add(envelopeId);
             resolve(acked ? ack : undefined);
           },
         };
@@ -388,6 +403,7 @@ export async function startSocketEmulator(
     deliveries,
     acks,
     violations,
+    lateAcks,
     get urlsIssued() {
       return urlsIssued;
     },
