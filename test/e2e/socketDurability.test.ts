@@ -23,8 +23,10 @@ describe('Socket Mode: inbox before ack', () => {
   });
   afterEach(async () => {
     jest.restoreAllMocks();
-    expect(bot.socket?.violations).toEqual([]);
+    // Closed first, so a failed expectation never leaves the bot running (jest would not exit).
+    const violations = [...(bot.socket?.violations ?? [])];
     await bot.close();
+    expect(violations).toEqual([]);
   });
 
   const socket = (): SocketEmulator => bot.socket as SocketEmulator;

@@ -282,8 +282,10 @@ describe('Socket Mode: reconnecting loses nothing', () => {
     ({ bot, message, recorded } = await startSocketIncident({ ackTimeoutMs: 500 }));
   });
   afterEach(async () => {
-    expect(bot.socket?.violations).toEqual([]);
+    // Closed first, so a failed expectation never leaves the bot running (jest would not exit).
+    const violations = [...(bot.socket?.violations ?? [])];
     await bot.close();
+    expect(violations).toEqual([]);
   });
 
   const socket = (): SocketEmulator => bot.socket as SocketEmulator;
