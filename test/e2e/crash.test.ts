@@ -6,7 +6,6 @@
  * acknowledged command's line is in the channel exactly once (no command's line twice). Run
  * with two different kill points.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +24,12 @@ import {
 import { startSocketEmulator, type SocketEmulator } from '../helpers/socketEmulator';
 import { TRANSPORTS, type TransportKind } from '../helpers/transport';
 import { startSlackEmulator, TEST_TEAM, type SlackEmulator } from '../helpers/slackEmulator';
+import {
+  killChildBot,
+  startChildBot,
+  until as waitUntil,
+  type ChildBot,
+} from '../helpers/childBot';
 import { DEFAULT_TEST_CHANNELS, DEFAULT_TEST_USERS, TEST_APP_TOKEN } from '../helpers/testBot';
 
 jest.setTimeout(120_000);
@@ -33,42 +38,8 @@ const MESSAGES = 300;
 const COMMANDS = 20;
 const IN_FLIGHT = 16;
 
-interface Bot {
-  child: ChildProcess;
-  url: string;
-}
-
-function startBot(env: Record<string, string>): Promise<Bot> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, '../helpers/crashBot.js'), [], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    child.once('message', (m: { port?: number; error?: string }) => {
-      if (m.port) resolve({ child, url: `http://127.0.0.1:${m.port}/slack/events` });
-      else reject(new Error(m.error ?? 'the bot did not start'));
-    });
-    child.once('exit', (code) => reject(new Error(`the bot exited (${code}) before listening`)));
-  });
-}
-
-function kill(bot: Bot): Promise<void> {
-  return new Promise((resolve) => {
-    if (bot.child.exitCode !== null || bot.child.signalCode !== null) return resolve();
-    bot.child.once('exit', () => resolve());
-    bot.child.kill('SIGKILL');
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> =>
+  waitUntil(what, fn, ms);
 
 function pendingInbox(file: string, kind?: string): number {
   const db = new Database(file, { readonly: true });
@@ -91,7 +62,7 @@ describe.each(TRANSPORTS)(
     let socket: SocketEmulator | undefined;
     let dataDir: string;
     let store: IncidentStore | undefined;
-    const bots: Bot[] = [];
+    const bots: ChildBot[] = [];
 
     beforeEach(async () => {
       const members = DEFAULT_TEST_USERS.filter((u) => !u.is_bot).map((u) => u.id);
@@ -104,7 +75,7 @@ describe.each(TRANSPORTS)(
     });
 
     afterEach(async () => {
-      await Promise.all(bots.splice(0).map(kill));
+      await Promise.all(bots.splice(0).map(killChildBot));
       await store?.close();
       store = undefined;
       await socket?.close();
@@ -133,7 +104,7 @@ describe.each(TRANSPORTS)(
       ): Promise<{ status: number }> => ({
         status: (await send(socket as SocketEmulator)).acked ? 200 : 0,
       });
-      const sendCommand = (b: Bot, fields: SlashCommandFields) =>
+      const sendCommand = (b: ChildBot, fields: SlashCommandFields) =>
         transport === 'socket'
           ? viaSocket((s) =>
               s.slashCommand(Object.fromEntries(new URLSearchParams(slashCommandBody(fields))), {
@@ -141,15 +112,15 @@ describe.each(TRANSPORTS)(
               }),
             )
           : postSlashCommand(b.url, TEST_SIGNING_SECRET, fields);
-      const sendEvent = (b: Bot, event: Record<string, unknown>) =>
+      const sendEvent = (b: ChildBot, event: Record<string, unknown>) =>
         transport === 'socket'
           ? viaSocket((s) => s.event(eventCallbackBody(event), { retries: 0 }))
           : postEvent(b.url, TEST_SIGNING_SECRET, event);
       const file = path.join(dataDir, 'incident-bot.sqlite');
-      let bot = await startBot(env);
+      let bot = await startChildBot(env);
       bots.push(bot);
       const command = (
-        b: Bot,
+        b: ChildBot,
         text: string,
         trigger: string,
         responseId: string,
@@ -221,18 +192,18 @@ describe.each(TRANSPORTS)(
           }
           if (!killed && acked.size >= killAfterAcks) {
             killed = true;
-            await kill(bot);
+            await killChildBot(bot);
           }
         }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-      if (!killed) await kill(bot);
+      if (!killed) await killChildBot(bot);
       const updatesBefore = emulator.callsTo('chat.update').length;
       const responsesBefore = emulator.responses.length;
       // Commands stored but not finished when the bot died: processed after the restart.
       const unfinishedCommands = pendingInbox(file, 'command');
 
-      bot = await startBot(env);
+      bot = await startChildBot(env);
       bots.push(bot);
       await until('the unfinished requests to be processed', async () =>
         pendingInbox(file) === 0 ? true : undefined,

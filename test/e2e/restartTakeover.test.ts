@@ -6,7 +6,6 @@
  * lease would run out. Restarted with another INSTANCE_ID (another replica), it leaves the item
  * alone while the lease is live.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,48 +13,20 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import type { IncidentStore } from '../../src/store/store';
 import { newTriggerId, postSlashCommand, TEST_SIGNING_SECRET } from '../helpers/signing';
 import { startSlackEmulator, TEST_TEAM, type SlackEmulator } from '../helpers/slackEmulator';
+import {
+  killChildBot,
+  startChildBot,
+  until as waitUntil,
+  type ChildBot,
+} from '../helpers/childBot';
 import { DEFAULT_TEST_CHANNELS, DEFAULT_TEST_USERS } from '../helpers/testBot';
 
 jest.setTimeout(150_000);
 
 const LEASE_MS = 600_000;
 
-interface Bot {
-  child: ChildProcess;
-  url: string;
-}
-
-function startBot(env: Record<string, string>): Promise<Bot> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, '../helpers/crashBot.js'), [], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    child.once('message', (m: { port?: number; error?: string }) => {
-      if (m.port) resolve({ child, url: `http://127.0.0.1:${m.port}/slack/events` });
-      else reject(new Error(m.error ?? 'the bot did not start'));
-    });
-    child.once('exit', (code) => reject(new Error(`the bot exited (${code}) before listening`)));
-  });
-}
-
-function kill(bot: Bot): Promise<void> {
-  return new Promise((resolve) => {
-    if (bot.child.exitCode !== null || bot.child.signalCode !== null) return resolve();
-    bot.child.once('exit', () => resolve());
-    bot.child.kill('SIGKILL');
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> =>
+  waitUntil(what, fn, ms);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +34,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
   let emulator: SlackEmulator;
   let dataDir: string;
   let store: IncidentStore | undefined;
-  const bots: Bot[] = [];
+  const bots: ChildBot[] = [];
   /** While true, users.info for Carol never answers (the bot is busy with her command). */
   let holdCarol = false;
   let carolAsked = 0;
@@ -98,7 +69,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
   });
 
   afterEach(async () => {
-    await Promise.all(bots.splice(0).map(kill));
+    await Promise.all(bots.splice(0).map(killChildBot));
     await store?.close();
     store = undefined;
     await emulator.close();
@@ -119,7 +90,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
 
   /** Starts bot-a, opens an incident, and kills bot-a in the middle of Carol's `log`. */
   async function killDuringLog(): Promise<{ channel: string; incidentId: string }> {
-    const bot = await startBot(envFor('bot-a'));
+    const bot = await startChildBot(envFor('bot-a'));
     bots.push(bot);
     const started = await postSlashCommand(bot.url, TEST_SIGNING_SECRET, {
       text: 'start sev2 Takeover test',
@@ -149,7 +120,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
     });
     expect(acked.status).toBe(200);
     await until('the bot to be busy with the log', async () => (carolAsked > 0 ? true : undefined));
-    await kill(bot);
+    await killChildBot(bot);
     holdCarol = false;
     expect(await logged(incident.id)).toBe(0);
     return { channel: incident.channel as string, incidentId: incident.id };
@@ -164,7 +135,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
   it('restarted with the same INSTANCE_ID: processed at once, not after the 10-minute lease', async () => {
     const { incidentId } = await killDuringLog();
     const restartedAt = Date.now();
-    bots.push(await startBot(envFor('bot-a')));
+    bots.push(await startChildBot(envFor('bot-a')));
     await until('the taken-over command to be recorded', async () =>
       (await logged(incidentId)) === 1 ? true : undefined,
     );
@@ -181,7 +152,7 @@ describe('restart: the same instance takes over its own unfinished work at once'
 
   it('started with another INSTANCE_ID (another replica): waits for the lease', async () => {
     const { incidentId } = await killDuringLog();
-    bots.push(await startBot(envFor('bot-b')));
+    bots.push(await startChildBot(envFor('bot-b')));
     // Its start-up claim and a dozen polls (INBOX_POLL_MS 100) have run by now.
     await sleep(1500);
     expect(await logged(incidentId)).toBe(0);
