@@ -56,6 +56,8 @@ import {
   type PruneOptions,
   type PruneResult,
   type RenderedPostmortem,
+  type ClaimEffectsOptions,
+  type ClaimInboxOptions,
 } from './store';
 import { migrate } from './sqliteMigrations';
 import {
@@ -687,14 +689,7 @@ export class SqliteStore implements IncidentStore {
     return { item: rowToInbox(res.row), inserted: res.inserted };
   }
 
-  async claimInbox(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    ids?: string[];
-    takeOverPrefix?: string;
-  }): Promise<InboxItem[]> {
+  async claimInbox(opts: ClaimInboxOptions): Promise<InboxItem[]> {
     const rows = await this.call<InboxRowW[]>(
       'claimInbox',
       opts.owner,
@@ -748,13 +743,7 @@ export class SqliteStore implements IncidentStore {
     return rows.map(rowToEffect);
   }
 
-  async claimEffects(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    takeOverPrefix?: string;
-  }): Promise<StoredEffect[]> {
+  async claimEffects(opts: ClaimEffectsOptions): Promise<StoredEffect[]> {
     const rows = await this.call<EffectRowW[]>(
       'claimEffects',
       opts.owner,

@@ -184,6 +184,32 @@ export interface PruneResult {
   deadEffects: number;
 }
 
+/** What `claimInbox` claims, for whom and until when. */
+export interface ClaimInboxOptions {
+  owner: string;
+  now: DateTime;
+  leaseUntil: DateTime;
+  limit: number;
+  ids?: string[];
+  /**
+   * Also claims items whose lease is held by an owner starting with this prefix (other than
+   * `owner`), however long that lease still runs: the instance's own earlier incarnation,
+   * which is dead (see INSTANCE_ID). Undefined: only items no live lease holds. Not used
+   * together with `ids` (ignored then).
+   */
+  takeOverPrefix?: string;
+}
+
+/** What `claimEffects` claims, for whom and until when. */
+export interface ClaimEffectsOptions {
+  owner: string;
+  now: DateTime;
+  leaseUntil: DateTime;
+  limit: number;
+  /** As in `claimInbox`: also takes over due effects leased by a dead earlier incarnation. */
+  takeOverPrefix?: string;
+}
+
 export interface IncidentStore {
   /** Which adapter this is, for logs and /healthz. */
   readonly kind: 'sqlite' | 'mongodb';
@@ -227,20 +253,7 @@ export interface IncidentStore {
    * Claims pending inbox items (oldest first) that no live lease holds, for `owner` until
    * `leaseUntil`; `ids` restricts the claim to those items (the replica that received them).
    */
-  claimInbox(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    ids?: string[];
-    /**
-     * Also claims items whose lease is held by an owner starting with this prefix (other than
-     * `owner`), however long that lease still runs: the instance's own earlier incarnation,
-     * which is dead (see INSTANCE_ID). Undefined: only items no live lease holds. Not used
-     * together with `ids` (ignored then).
-     */
-    takeOverPrefix?: string;
-  }): Promise<InboxItem[]>;
+  claimInbox(opts: ClaimInboxOptions): Promise<InboxItem[]>;
   /**
    * Marks inbox items done (their processing returned) and, in the SAME atomic write, adds the
    * effects it owes (its replies, thread confirmations …). The effects are added only when this
@@ -267,14 +280,7 @@ export interface IncidentStore {
    * is claimable again, so an effect is delivered at least once, and once when handlers finish
    * within their lease.
    */
-  claimEffects(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    /** As in `claimInbox`: also takes over due effects leased by a dead earlier incarnation. */
-    takeOverPrefix?: string;
-  }): Promise<StoredEffect[]>;
+  claimEffects(opts: ClaimEffectsOptions): Promise<StoredEffect[]>;
   /**
    * When the next pending effect becomes due (notBefore, or the end of a live lease), or
    * undefined when none is pending. Optional: the dispatcher polls when an adapter lacks it.

@@ -54,6 +54,8 @@ import {
   type PruneResult,
   type RenderedPostmortem,
   type StoredEffect,
+  type ClaimEffectsOptions,
+  type ClaimInboxOptions,
 } from '../store';
 import { describeMongoHosts, redactUri, type MongoConfig } from './config';
 import {
@@ -1046,14 +1048,7 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async claimInbox(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    ids?: string[];
-    takeOverPrefix?: string;
-  }): Promise<InboxItem[]> {
+  async claimInbox(opts: ClaimInboxOptions): Promise<InboxItem[]> {
     const owner = assertPlainId(opts?.owner, 'claimInbox owner');
     const now = toDate(opts.now, 'claimInbox now');
     const until = toDate(opts.leaseUntil, 'claimInbox leaseUntil');
@@ -1147,13 +1142,7 @@ export class MongoStore implements IncidentStore {
     });
   }
 
-  async claimEffects(opts: {
-    owner: string;
-    now: DateTime;
-    leaseUntil: DateTime;
-    limit: number;
-    takeOverPrefix?: string;
-  }): Promise<StoredEffect[]> {
+  async claimEffects(opts: ClaimEffectsOptions): Promise<StoredEffect[]> {
     const owner = assertPlainId(opts?.owner, 'claimEffects owner');
     const now = toDate(opts.now, 'claimEffects now');
     const until = toDate(opts.leaseUntil, 'claimEffects leaseUntil');
